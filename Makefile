@@ -1,0 +1,58 @@
+# xen-m2p: the m2p override series for Linux 6.12 (Xen PV dom0), its rig
+# and its tests. Run `make help` for the targets.
+SHELL := /bin/bash
+S := scripts
+
+.PHONY: help deps source tree export kernel kernel-base rootfs xen programs \
+	run check checkpatch bisect-check distro-build clean distclean
+
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
+
+## deps          install the Debian packages the project needs (apt-get)
+deps:
+	@$(S)/deps.sh
+## source        download linux-source-6.12 (cached) and extract the tarball
+source:
+	@$(S)/source.sh
+## tree          scratch git tree build/linux: pristine base + patches/series
+tree:
+	@$(S)/tree.sh
+## export        write build/linux's commits back into patches/
+export:
+	@$(S)/export.sh
+## kernel        build the dom0 test kernel (BASELINE=1: the unpatched base)
+kernel:
+	@$(S)/kernel.sh
+kernel-base:
+	@BASELINE=1 $(S)/kernel.sh
+## rootfs        the Debian 12 dom0 root filesystem (cached outside the checkout)
+rootfs:
+	@$(S)/rootfs.sh
+## xen           the Xen 4.17 hypervisor from Debian's package
+xen:
+	@$(S)/xen.sh
+## programs      the project's dom0 programs (selftest, mapping backend)
+programs:
+	@$(S)/programs.sh
+## run           boot Xen + the patched dom0, local-attach a qcow2, pygrub, fio
+run:
+	@$(S)/run.sh
+## check         the whole test suite; last line "N passed, N failed"
+check:
+	@$(S)/check.sh
+## checkpatch    scripts/checkpatch.pl --strict on every patch of the series
+checkpatch:
+	@$(S)/checkpatch.sh
+## bisect-check  build every prefix of the series (incremental, ccache)
+bisect-check:
+	@$(S)/bisect-check.sh
+## distro-build  compile the touched directories under Debian's own config
+distro-build:
+	@$(S)/distro-build.sh
+## clean         remove build outputs (keeps the scratch tree and caches)
+clean:
+	rm -rf build/kernel build/kernel-base build/kernel-bisect build/kernel-distro build/runs build/dom0-bin build/logs
+## distclean     remove build/ entirely (scratch tree too) and the caches
+distclean:
+	rm -rf build "$${XDG_CACHE_HOME:-$$HOME/.cache}/xen-m2p"

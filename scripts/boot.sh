@@ -1,0 +1,82 @@
+#!/bin/bash
+# Boot Xen 4.17 + a dom0 kernel under QEMU (TCG) and run scenarios in dom0.
+#
+#   boot.sh [--name NAME] [--kernel BZIMAGE] [--tests "a b c"|all|kunit]
+#           [--append "dom0 cmdline words"] [--timeout SECONDS]
+#
+# The console (Xen on com1, dom0 on hvc0) goes to build/runs/NAME/console.log;
+# lines starting "XM2P:" are echoed here as progress. Results come back on a
+# raw results disk (tar, written by dom0 at the end) unpacked into
+# build/runs/NAME/results/: summary (one line per scenario), per-scenario
+# logs, dmesg, KUnit TAP from debugfs. Exit 0 only if dom0 wrote its results
+# and nothing in summary failed; on timeout or crash, prints the console tail.
+. "$(dirname "$0")/common.sh"
+
+name=run kernel= tests=kunit append= limit=900 variant=patched
+while [ $# -gt 0 ]; do
+	case $1 in
+	--name) name=$2; shift ;;
+	--kernel) kernel=$2; shift ;;
+	--tests) tests=$2; shift ;;
+	--append) append=$2; shift ;;
+	--timeout) limit=$2; shift ;;
+	--variant) variant=$2; shift ;;
+	*) die "unknown option $1" ;;
+	esac
+	shift
+done
+[ -n "$kernel" ] || kernel=$BUILD/kernel/arch/x86/boot/bzImage
+[ -s "$kernel" ] || die "no kernel at $kernel (make kernel)"
+[ -s "$BUILD/xen/xen.elf" ] || "$TOP/scripts/xen.sh"
+[ -s "$BUILD/rootfs.cpio" ] || "$TOP/scripts/rootfs.sh"
+
+run=$BUILD/runs/$name
+rm -rf "$run" && mkdir -p "$run/results"
+
+# The project's files, appended to the Debian rootfs as a second cpio.
+ov=$run/overlay
+mkdir -p "$ov/xen-m2p/bin"
+cp -a "$TOP/tests" "$ov/xen-m2p/"
+cp "$TOP/tests/dom0/init" "$ov/init"
+[ -d "$BUILD/dom0-bin" ] && cp -a "$BUILD/dom0-bin/." "$ov/xen-m2p/bin/"
+(cd "$ov" && find . -mindepth 1 | cpio --quiet -o -H newc) > "$run/overlay.cpio"
+cat "$BUILD/rootfs.cpio" "$run/overlay.cpio" > "$BUILD/initrd-$name.cpio"
+rm -rf "$ov"
+
+truncate -s 0 "$run/results.img" && truncate -s 256M "$run/results.img"
+truncate -s 0 "$BUILD/scratch-$name.img" && truncate -s 8G "$BUILD/scratch-$name.img"
+
+tests=$(echo "$tests" | tr ' ' ':')
+xen_cmd="console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M dom0_max_vcpus=2 loglvl=all guest_loglvl=all"
+# QEMU separates multiboot modules with ',' ("a,,b" for a literal comma).
+dom0_cmd="console=hvc0 earlyprintk=xen rdinit=/init panic=5 xm2p.tests=$tests xm2p.variant=$variant $append"
+say "booting Xen + dom0 ($(basename "$(dirname "$(dirname "$(dirname "$(dirname "$kernel")")")")")) [$name]: tests ${tests//:/ }; console: ${run#"$TOP"/}/console.log, limit ${limit}s"
+start=$(date +%s)
+timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 3072 -smp 2 \
+	-display none -monitor none -no-reboot -serial "file:$run/console.log" \
+	-kernel "$BUILD/xen/xen.elf" -append "$xen_cmd" \
+	-initrd "$kernel ${dom0_cmd//,/,,},$BUILD/initrd-$name.cpio" \
+	-drive "file=$run/results.img,if=virtio,format=raw" \
+	-drive "file=$BUILD/scratch-$name.img,if=virtio,format=raw,cache=unsafe" &
+qpid=$!
+# Progress: follow the console for the init's XM2P: lines.
+tail -n +1 -F "$run/console.log" 2>/dev/null | grep --line-buffered -a 'XM2P:' |
+	sed -u 's/\r//g; s/^.*XM2P: /    /' &
+tpid=$!
+wait $qpid
+rc=$?
+kill $tpid 2>/dev/null; wait $tpid 2>/dev/null || true
+took=$(( $(date +%s) - start ))
+rm -f "$BUILD/initrd-$name.cpio" "$BUILD/scratch-$name.img"
+tr -d '\r' < "$run/console.log" > "$run/console.txt"
+
+tar -xf "$run/results.img" -C "$run/results" 2>/dev/null || true
+if [ ! -e "$run/results/summary" ] && [ ! -e "$run/results/dmesg.txt" ]; then
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then why="timed out after ${limit}s"; else why="QEMU exited ($rc) without results"; fi
+	echo "---- last 60 lines of ${run#"$TOP"/}/console.txt ----"
+	tail -n 60 "$run/console.txt"
+	echo "----"
+	die "boot [$name] $why; full console log: ${run#"$TOP"/}/console.txt"
+fi
+say "boot [$name] finished in ${took}s"
+exit 0

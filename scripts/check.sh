@@ -1,0 +1,140 @@
+#!/bin/bash
+# make check: the whole suite. Every line of build/check/results.tsv is one
+# test (name, verdict, detail); the last line printed is "N passed, N failed".
+#
+# Stages: the series applies; checkpatch; the patched and the unpatched
+# kernel build; the dom0 programs build; three boots (patched, patched with
+# the override off, unpatched base) each running every scenario of tests/;
+# the KUnit suites of the patched boot; bisect and distro builds.
+# Expected outcomes per kernel come from tests/expect (negative controls).
+#   CHECK_VARIANTS="patched off base"  which boots to run
+#   CHECK_TESTS=all                    which scenarios
+#   CHECK_BISECT=1 CHECK_DISTRO=1      the extra build checks
+. "$(dirname "$0")/common.sh"
+
+out=$BUILD/check
+rm -rf "$out" && mkdir -p "$out"
+res=$out/results.tsv
+: > "$res"
+t0=$(date +%s)
+stage() { say "[$(( $(date +%s) - t0 ))s] $*"; echo "$1 $(( $(date +%s) - t0 ))" >> "$out/stages"; }
+record() { # name verdict detail
+	printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$res"
+	printf '  %-44s %s %s\n' "$1" "$2" "$3"
+}
+# Expected verdict of a boot-time test on a kernel variant (tests/expect).
+expect() { # test variant -> pass|fail
+	awk -v t="$1" -v v="$2" '$1 == t && ($2 == v || $2 == "*") { e = $3 } END { print (e ? e : "pass") }' \
+		"$TOP/tests/expect"
+}
+judge() { # test variant got(PASS|FAIL|SKIP|MISSING) detail
+	local want; want=$(expect "$1" "$2")
+	case "$3:$want" in
+	PASS:pass) record "$2/$1" PASS "$4" ;;
+	FAIL:fail|MISSING:fail) record "$2/$1" PASS "expected failure (negative control): $4" ;;
+	SKIP:*) record "$2/$1" SKIP "$4" ;;
+	PASS:fail) record "$2/$1" FAIL "passed but was expected to fail: $4" ;;
+	*) record "$2/$1" FAIL "$4" ;;
+	esac
+}
+
+stage "series: apply patches/series onto Debian linux-source $LINUX_SOURCE_VERSION"
+if "$TOP/scripts/tree.sh" > "$out/tree.log" 2>&1; then
+	record series-applies PASS "$(grep -c . "$TOP/patches/series" || true) patches"
+else
+	tail -n 20 "$out/tree.log"; record series-applies FAIL "see build/check/tree.log"
+fi
+grep -q 'local work' "$out/tree.log" && say "NOTE: build/linux has unexported work; testing the scratch tree, not patches/"
+
+if [ -s "$TOP/patches/series" ]; then
+	stage "checkpatch --strict"
+	if "$TOP/scripts/checkpatch.sh" > "$out/checkpatch.log" 2>&1; then
+		record checkpatch PASS "$(tail -n 1 "$out/checkpatch.log")"
+	else
+		record checkpatch FAIL "$(tail -n 1 "$out/checkpatch.log") (build/check/checkpatch.log)"
+	fi
+fi
+
+stage "kernels"
+for v in patched base; do
+	if [ $v = base ]; then b=(env BASELINE=1); else b=(env); fi
+	if "${b[@]}" "$TOP/scripts/kernel.sh" > "$out/kernel-$v.log" 2>&1; then
+		record "kernel-$v-builds" PASS "$(tail -n 1 "$out/kernel-$v.log" | sed 's/^==> //')"
+	else
+		tail -n 30 "$out/kernel-$v.log"; record "kernel-$v-builds" FAIL "see build/check/kernel-$v.log"
+	fi
+done
+
+stage "dom0 programs"
+if "$TOP/scripts/programs.sh" > "$out/programs.log" 2>&1; then
+	record programs-build PASS "$(tail -n 1 "$out/programs.log" | sed 's/^==> //')"
+else
+	tail -n 30 "$out/programs.log"; record programs-build FAIL "see build/check/programs.log"
+fi
+
+for v in ${CHECK_VARIANTS:-patched off base}; do
+	case $v in
+	patched) k=$BUILD/kernel args=() ;;
+	off) k=$BUILD/kernel args=(--append "$(sed -n 's/^# off-switch: *//p' "$TOP/tests/expect")") ;;
+	base) k=$BUILD/kernel-base args=() ;;
+	esac
+	k=$k/arch/x86/boot/bzImage
+	[ -s "$k" ] || { record "$v/boot" FAIL "no kernel"; continue; }
+	stage "boot: $v kernel, scenarios: ${CHECK_TESTS:-all}"
+	if "$TOP/scripts/boot.sh" --name "check-$v" --kernel "$k" --variant $v \
+		--tests "${CHECK_TESTS:-all}" --timeout "${CHECK_BOOT_TIMEOUT:-2400}" "${args[@]}" \
+		2>&1 | tee "$out/boot-$v.log"; then
+		record "$v/boot" PASS "dom0 booted and reported"
+	else
+		record "$v/boot" FAIL "$(tail -n 1 "$out/boot-$v.log")"
+		continue
+	fi
+	r=$BUILD/runs/check-$v/results
+	cp -a "$r" "$out/results-$v"
+	while read -r name verdict took rest; do
+		judge "$name" "$v" "$verdict" "$took $rest"
+	done < "$r/summary"
+	# KUnit: each suite's TAP from debugfs; a suite passes when every case is ok.
+	# KUnit: each suite's TAP from debugfs; a suite passes when every case is ok.
+	suites=$( (ls "$r/kunit" 2>/dev/null | sed 's/\.tap$//'
+		awk -v v=$v '$2 == v || $2 == "*" { print $1 }' "$TOP/tests/expect" | sed -n 's/^kunit://p') | sort -u)
+	for s in $suites; do
+		f=$r/kunit/$s.tap
+		if [ ! -s "$f" ]; then judge "kunit:$s" $v MISSING "suite not in this kernel"; continue; fi
+		nok=$(grep -c -E '^\s*not ok ' "$f" || true)
+		ok=$(grep -c -E '^\s*ok ' "$f" || true)
+		if [ "$nok" = 0 ] && [ "$ok" -gt 0 ]; then
+			judge "kunit:$s" $v PASS "$ok ok"
+		else
+			judge "kunit:$s" $v FAIL "$nok not ok: $(grep -E '^\s*not ok ' "$f" | sed 's/^\s*//' | head -n 3 | paste -sd';')"
+		fi
+	done
+done
+
+if [ "${CHECK_BISECT:-1}" = 1 ] && [ -s "$TOP/patches/series" ]; then
+	stage "bisect: build every prefix of the series"
+	if "$TOP/scripts/bisect-check.sh" > "$out/bisect.log" 2>&1; then
+		record bisect-builds PASS "$(tail -n 1 "$out/bisect.log" | sed 's/^==> //')"
+	else
+		tail -n 20 "$out/bisect.log"; record bisect-builds FAIL "$(tail -n 1 "$out/bisect.log")"
+	fi
+fi
+if [ "${CHECK_DISTRO:-1}" = 1 ] && [ -s "$TOP/patches/series" ]; then
+	stage "distro: touched directories under Debian's amd64 config, with modules"
+	if "$TOP/scripts/distro-build.sh" > "$out/distro.log" 2>&1; then
+		record distro-config-build PASS "$(tail -n 1 "$out/distro.log" | sed 's/^==> //')"
+	else
+		tail -n 20 "$out/distro.log"; record distro-config-build FAIL "$(tail -n 1 "$out/distro.log")"
+	fi
+fi
+
+stage "done"
+"$TOP/scripts/report.sh" "$out" > "$out/report.md" || true
+echo
+say "report: build/check/report.md; per-boot results: build/runs/check-*/results/"
+awk -F'\t' '$2 == "FAIL" { print "FAILED: " $1 ": " $3 }' "$res"
+p=$(awk -F'\t' '$2 == "PASS"' "$res" | wc -l)
+f=$(awk -F'\t' '$2 == "FAIL"' "$res" | wc -l)
+k=$(awk -F'\t' '$2 == "SKIP"' "$res" | wc -l)
+if [ "$k" -gt 0 ]; then echo "$p passed, $f failed, $k skipped"; else echo "$p passed, $f failed"; fi
+[ "$f" = 0 ]

@@ -1,0 +1,17 @@
+#!/bin/bash
+# checkpatch --strict on every patch of the series: 0 errors, 0 warnings.
+. "$(dirname "$0")/common.sh"
+[ -d "$TREE" ] || "$TOP/scripts/tree.sh"
+bad=0 n=0
+while read -r p; do
+	case "$p" in ''|'#'*) continue ;; esac
+	n=$((n + 1))
+	o=$(cd "$TREE" && ./scripts/checkpatch.pl --strict --no-summary --show-types -q "$TOP/patches/$p" 2>&1) || true
+	if [ -n "$o" ]; then
+		echo "== $p"; echo "$o"; bad=$((bad + 1))
+	else
+		echo "ok $p"
+	fi
+done < "$TOP/patches/series"
+echo "checkpatch --strict: $n patches, $bad with errors, warnings or checks"
+[ $bad = 0 ]

@@ -1,0 +1,168 @@
+# shellcheck shell=sh
+# Helpers for the scenarios that run inside dom0. Sourced by tests/dom0/init,
+# tests/run-tests.sh and every scenario.
+
+XM2P=${XM2P:-/xen-m2p}
+QEMU_DM=/usr/libexec/xen-qemu-system-i386
+QMP_SOCK=/run/qmp-dom0.sock
+XENDIR=/usr/lib/xen-4.17/bin
+M2P_DEBUGFS=/sys/kernel/debug/xen/m2p_override
+
+step() { echo "XM2P: $*" > /dev/hvc0 2>/dev/null || echo "XM2P: $*"; }
+log()  { echo "[$(date +%H:%M:%S)] $*"; }
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+
+# Start what Debian's /etc/init.d/xen starts, by hand so that dom0's QEMU
+# gets a QMP socket (needed for O_DIRECT attaches, see README).
+start_xen_daemons() {
+	mkdir -p /run/xen /run/xenstored /var/log/xen /var/lib/xen
+	export XENSTORED_ROOTDIR=/run/xenstored
+	$XENDIR/oxenstored --pid-file /run/xenstore.pid || return 1
+	i=0
+	until xenstore-read -s / >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -gt 30 ] && return 1; sleep 1
+	done
+	$XENDIR/xen-init-dom0 || return 1
+	$XENDIR/xenconsoled --pid-file /run/xenconsoled.pid \
+		--log=guest --log-dir=/var/log/xen/console || return 1
+	$QEMU_DM -xen-domid 0 -xen-attach -name dom0 -nographic -M xenpv \
+		-daemonize -monitor none -serial none -parallel none \
+		-qmp unix:$QMP_SOCK,server=on,wait=off \
+		-pidfile /run/qemu-dom0.pid -D /var/log/xen/qemu-dom0.log || return 1
+	# libxl refuses a qdisk backend for dom0 until it can find the device
+	# model's pid here; Debian's init script does not write it.
+	xenstore-write /local/domain/0/image/device-model-pid "$(cat /run/qemu-dom0.pid)"
+	echo "xenstored, xenconsoled, qemu-dom0 (pid $(cat /run/qemu-dom0.pid)) running"
+}
+
+# $1 = /dev/xvdX, $2 = timeout (s). Under TCG the node can show up many
+# seconds after the attach command returned.
+wait_for_dev() {
+	i=0
+	while [ ! -b "$1" ]; do
+		i=$((i + 1))
+		[ $i -gt $((${2:-60} * 2)) ] && return 1
+		sleep 0.5
+	done
+}
+
+# xenstore state of a dom0 backend: $1 = backend type (qdisk|vbd), $2 = devid
+backend_state() { xenstore-read "/local/domain/0/backend/$1/0/$2/state" 2>/dev/null; }
+
+# vdev name -> blkif device id (xvdb = 51728)
+vdev_id() {
+	n=$(printf '%d' "'$(echo "$1" | cut -c4)")
+	echo $(( (202 << 8) | ((n - 97) << 4) ))
+}
+
+# Wait for /dev/$vdev after an attach; fail fast (with QEMU's log) when
+# the backend never leaves state 1, which is how a refused qdisk attach
+# shows (e.g. aio=native on Debian's QEMU).
+wait_attached() { # $1 = vdev, $2 = backend type
+	id=$(vdev_id "$1")
+	i=0
+	while [ ! -b "/dev/$1" ]; do
+		i=$((i + 1))
+		st=$(backend_state "$2" "$id")
+		if [ $i -ge 40 ] && [ "${st:-1}" = 1 ]; then
+			echo "backend $2/$id stuck in state ${st:-none} after 20 s"
+			tail -n 20 /var/log/xen/qemu-dom0.log 2>/dev/null
+			return 1
+		fi
+		[ $i -gt 240 ] && { echo "/dev/$1 did not appear in 120 s (backend state $st)"; return 1; }
+		sleep 0.5
+	done
+}
+
+# Force-remove xenstore leftovers of a failed backend so the vdev is reusable.
+xs_cleanup() { # $1 = backend type, $2 = devid
+	xenstore-rm "/local/domain/0/backend/$1/0/$2" 2>/dev/null
+	xenstore-rm "/local/domain/0/device/vbd/$2" 2>/dev/null
+	xenstore-rm "/libxl/0/device/vbd/$2" 2>/dev/null
+	true
+}
+
+qmp() { python3 "$XM2P/tests/qmp.py" "$QMP_SOCK" "$@"; }
+
+# The O_DIRECT flag (octal 040000) in /proc/<qemu>/fdinfo for $1 (image path)
+qemu_fd_flags() {
+	pid=$(cat /run/qemu-dom0.pid)
+	for fd in /proc/"$pid"/fd/*; do
+		[ "$(readlink "$fd")" = "$1" ] || continue
+		sed -n 's/^flags:[[:space:]]*//p' "/proc/$pid/fdinfo/${fd##*/}"
+	done
+}
+has_odirect() { [ $(( 0$1 & 040000 )) -ne 0 ]; }
+
+# fio O_DIRECT write + verify (crc32c) then read, on a block device.
+# $1 = device, $2 = size. Prints fio's bandwidth summary lines.
+fio_verify() {
+	fio --name=verify --filename="$1" --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs=4k --bssplit=4k/50:64k/40:256k/10 --iodepth=8 \
+		--size="$2" --verify=crc32c --do_verify=1 --verify_fatal=1 \
+		--randrepeat=1 --output-format=normal > fio-write.log 2>&1 ||
+		{ tail -n 30 fio-write.log; return 1; }
+	fio --name=read --filename="$1" --direct=1 --ioengine=libaio \
+		--rw=randread --bs=64k --iodepth=8 --size="$2" --time_based=0 \
+		> fio-read.log 2>&1 || { tail -n 30 fio-read.log; return 1; }
+	grep -h -E '^ +(WRITE|READ):' fio-write.log fio-read.log
+}
+
+# Counters of the series (absent on the unpatched base).
+m2p_stat() { # $1 = field name in the stats file
+	[ -r $M2P_DEBUGFS/stats ] || return 1
+	awk -v k="$1" '$1 == k || $1 == k":" { print $2 }' $M2P_DEBUGFS/stats
+}
+
+# Fails when the series' leak check lists anything. No-op on the base.
+check_no_leaks() {
+	[ -r $M2P_DEBUGFS/leaks ] || return 0
+	if [ -s $M2P_DEBUGFS/leaks ]; then
+		echo "FOREIGN marks without an override:"; head -n 20 $M2P_DEBUGFS/leaks
+		return 1
+	fi
+}
+
+collect_kernel_state() {
+	dmesg > "$1/dmesg.txt" 2>&1
+	mkdir -p "$1/kunit"
+	for d in /sys/kernel/debug/kunit/*/; do
+		[ -r "$d/results" ] && cp "$d/results" "$1/kunit/$(basename "$d").tap"
+	done
+	if [ -d $M2P_DEBUGFS ]; then
+		for f in $M2P_DEBUGFS/*; do cp "$f" "$1/m2p-$(basename "$f").txt"; done
+	fi
+	cp /var/log/xen/qemu-dom0.log "$1/" 2>/dev/null
+	true
+}
+
+# A partitioned disk image ($1, size $2) holding /boot/grub/grub.cfg, a
+# "kernel" and an "initrd" (random payloads; kernel.want and initrd.want in
+# the current directory), as pygrub finds them in a guest disk.
+make_boot_disk() {
+	truncate -s "$2" "$1"
+	echo 'start=2048, type=83, bootable' | sfdisk -q --label dos "$1" || fail "sfdisk"
+	loop=$(losetup -f --show -P "$1") || fail "losetup"
+	i=0
+	while [ ! -b "${loop}p1" ]; do
+		i=$((i + 1)); [ $i -gt 20 ] && fail "no ${loop}p1"; sleep 0.5
+	done
+	mkfs.ext4 -q "${loop}p1" || fail "mkfs.ext4"
+	mkdir -p mnt && mount "${loop}p1" mnt || fail "mount"
+	mkdir -p mnt/boot/grub
+	# Unique, incompressible payloads stand in for a kernel and an initrd.
+	head -c 3000000 /dev/urandom > kernel.want
+	head -c 5000000 /dev/urandom > initrd.want
+	cp kernel.want mnt/boot/vmlinuz-xm2p
+	cp initrd.want mnt/boot/initrd.img-xm2p
+	cat > mnt/boot/grub/grub.cfg <<'CFG'
+set default=0
+set timeout=1
+menuentry 'xen-m2p test entry' {
+	linux /boot/vmlinuz-xm2p root=/dev/xvda1 ro console=hvc0 xm2p-marker
+	initrd /boot/initrd.img-xm2p
+}
+CFG
+	umount mnt && losetup -d "$loop"
+}
