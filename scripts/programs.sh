@@ -8,12 +8,18 @@
 bin=$BUILD/dom0-bin
 mkdir -p "$bin"
 built=()
-st=$TREE/tools/testing/selftests/xen
+st=${SELFTEST_SRC:-$TREE/tools/testing/selftests/xen}
 if [ -d "$st" ]; then
-	say "building the xen kselftest from build/linux/tools/testing/selftests/xen"
-	make -s -C "$st" OUTPUT="$bin/selftests" KHDR_INCLUDES="-I$TREE/usr/include -I$TREE/include/uapi" \
-		CFLAGS="-O2 -Wall -Wextra -static -I$TREE/include/uapi -I$TREE/tools/testing/selftests" \
-		> "$BUILD/logs/selftests.log" 2>&1 || { cat "$BUILD/logs/selftests.log"; die "selftest build failed"; }
+	say "building the xen kselftest (${st#"$TOP"/})"
+	hdr=$BUILD/uapi-headers
+	make -s -C "$TREE" O="$hdr" ARCH=x86 headers > "$BUILD/logs/headers.log" 2>&1 ||
+		{ cat "$BUILD/logs/headers.log"; die "make headers failed"; }
+	mkdir -p "$bin/selftests"
+	for c in "$st"/*.c; do
+		gcc -O2 -Wall -Wextra -Werror -static -isystem "$hdr/usr/include" \
+			-I"$TREE/tools/testing/selftests" "$c" -o "$bin/selftests/$(basename "$c" .c)" ||
+			die "selftest $(basename "$c") does not build"
+	done
 	built+=(selftests)
 fi
 if [ -f "$TOP/tools/xen-mapblk/Makefile" ]; then
