@@ -21,7 +21,7 @@ tree:
 ## export        write build/linux's commits back into patches/
 export:
 	@$(S)/export.sh
-## kernel        build the dom0 test kernel (BASELINE=1: the unpatched base)
+## kernel        build the dom0 test kernel (BASELINE=1: the unpatched base, build/base/)
 kernel:
 	@$(S)/kernel.sh
 kernel-base:
@@ -52,7 +52,7 @@ distro-build:
 	@$(S)/distro-build.sh
 ## clean         remove build outputs (keeps the scratch tree and caches)
 clean:
-	rm -rf build/kernel build/kernel-base build/kernel-bisect build/kernel-distro build/runs build/dom0-bin build/logs
+	rm -rf build/kernel build/base/kernel build/bisect/kernel build/kernel-distro build/runs build/dom0-bin build/logs build/check
 ## distclean     remove build/ entirely (scratch tree too) and the caches
 distclean:
 	rm -rf build "$${XDG_CACHE_HOME:-$$HOME/.cache}/xen-m2p"

@@ -76,7 +76,7 @@ for v in ${CHECK_VARIANTS:-patched off base}; do
 	case $v in
 	patched) k=$BUILD/kernel args=() ;;
 	off) k=$BUILD/kernel args=(--append "$(sed -n 's/^# off-switch: *//p' "$TOP/tests/expect")") ;;
-	base) k=$BUILD/kernel-base args=() ;;
+	base) k=$BUILD/base/kernel args=() ;;
 	esac
 	k=$k/arch/x86/boot/bzImage
 	[ -s "$k" ] || { record "$v/boot" FAIL "no kernel"; continue; }

@@ -9,6 +9,7 @@ deb=$(fetch_deb "linux-config-6.12=$LINUX_SOURCE_VERSION")
 mkdir -p "$out" "$BUILD/logs"
 cfg=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards '*/config.amd64_none_amd64.xz' | xz -d | sha1sum | cut -c1-12)
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache} CCACHE_BASEDIR=$BUILD CCACHE_COMPILERCHECK=content
+export CCACHE_IGNOREOPTIONS='-fmacro-prefix-map=*' CCACHE_NOHASHDIR=1
 kmake() { make -C "$TREE" O="$out" ARCH=x86 CC="ccache gcc" HOSTCC="ccache gcc" -j"${JOBS:-$(nproc)}" "$@"; }
 if [ "$(cat "$out/.xen-m2p-config" 2>/dev/null)" != "$cfg" ]; then
 	say "configuring with Debian's config.amd64_none_amd64 ($LINUX_SOURCE_VERSION)"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Build the dom0 test kernel (bzImage, everything built in).
 #   kernel.sh            patched tree (build/linux)     -> build/kernel/
-#   BASELINE=1 kernel.sh pristine base (build/linux-base, a worktree of the
-#                        base tag)                       -> build/kernel-base/
+#   BASELINE=1 kernel.sh pristine base (build/base/linux, a worktree of the
+#                        base tag)                       -> build/base/kernel/
 # Config: allnoconfig + tiny-base + x86 tiny + configs/dom0-test.config
 # (+ $EXTRA_CONFIG), merged in one pass; regenerated when an input changes.
 . "$(dirname "$0")/common.sh"
@@ -10,10 +10,11 @@
 if [ -n "${KSRC:-}" ]; then
 	src=$KSRC out=${KOUT:?KSRC needs KOUT} what="${KWHAT:-$KSRC}"
 elif [ "${BASELINE:-0}" = 1 ]; then
-	src=$BUILD/linux-base out=${KOUT:-$BUILD/kernel-base} what="unpatched base"
+	src=$BUILD/base/linux out=${KOUT:-$BUILD/base/kernel} what="unpatched base"
 	if [ ! -d "$src" ]; then
 		[ -d "$TREE/.git" ] || "$TOP/scripts/tree.sh"
-		say "checking out the pristine base into build/linux-base"
+		say "checking out the pristine base into build/base/linux"
+		mkdir -p "$BUILD/base"
 		git -C "$TREE" worktree prune
 		git -C "$TREE" worktree add -q --detach "$src" "$BASE_TAG"
 	fi
@@ -23,7 +24,13 @@ else
 fi
 
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+# Every tree sits at <dir>/linux with its output at <dir>/kernel, so that
+# with CCACHE_BASEDIR the compiler sees the same relative paths in every
+# tree (patched, base, bisect) and unchanged files hit the cache; the
+# absolute path in -fmacro-prefix-map is mapped away by the option itself.
 export CCACHE_BASEDIR=$BUILD
+export CCACHE_IGNOREOPTIONS='-fmacro-prefix-map=*'
+export CCACHE_NOHASHDIR=1
 export CCACHE_COMPILERCHECK=content
 export KBUILD_BUILD_TIMESTAMP="${KBUILD_BUILD_TIMESTAMP:-2024-01-01}"
 export KBUILD_BUILD_USER=xen-m2p KBUILD_BUILD_HOST=rig
@@ -39,12 +46,12 @@ cfgid=$(cat "${frags[@]}" | sha1sum | cut -c1-12)
 if [ "$(cat "$out/.xen-m2p-config" 2>/dev/null)" != "$cfgid" ] || [ ! -e "$out/.config" ]; then
 	say "configuring $what kernel in ${out#"$TOP"/}"
 	(cd "$src" && ARCH=x86 scripts/kconfig/merge_config.sh -n -O "$out" "${frags[@]}") \
-		> "$BUILD/logs/kconfig-$(basename "$out").log" 2>&1 ||
-		{ tail -n 30 "$BUILD/logs/kconfig-$(basename "$out").log"; die "kernel configuration failed"; }
+		> "$out/kconfig.log" 2>&1 ||
+		{ tail -n 30 "$out/kconfig.log"; die "kernel configuration failed"; }
 	# merge_config reports every fragment value that did not survive.
 	# Only our own fragments count: tiny-base asks for 32-bit-only symbols.
 	own=$(cat "${frags[@]:2}" | sed -n 's/^\(# \)\?\(CONFIG_[A-Za-z0-9_]*\).*/\2/p' | sort -u)
-	if grep -A2 '^Value requested for' "$BUILD/logs/kconfig-$(basename "$out").log" |
+	if grep -A2 "^Value requested for" "$out/kconfig.log" |
 		grep -F -w -f <(echo "$own") | grep '^Value requested' > "$out/.config-mismatch"; then
 		sed -n '1,60p' "$out/.config-mismatch"
 		die "config fragment values were not honoured (see above)"
@@ -52,7 +59,8 @@ if [ "$(cat "$out/.xen-m2p-config" 2>/dev/null)" != "$cfgid" ] || [ ! -e "$out/.
 	echo "$cfgid" > "$out/.xen-m2p-config"
 fi
 
-log=$BUILD/logs/build-$(basename "$out").log
+tag=$(realpath --relative-to="$BUILD" "$out" | tr / -)
+log=$BUILD/logs/build-$tag.log
 say "building $what kernel (log: ${log#"$TOP"/}, ccache: $CCACHE_DIR)"
 start=$(date +%s)
 set +e

@@ -24,7 +24,8 @@ if [ -d "$st" ]; then
 fi
 if [ -f "$TOP/tools/xen-mapblk/Makefile" ]; then
 	say "building tools/xen-mapblk"
-	make -s -C "$TOP/tools/xen-mapblk" OUT="$bin" || die "xen-mapblk build failed"
+	make -s -C "$TOP/tools/xen-mapblk" || die "xen-mapblk build failed"
+	cp "$TOP/tools/xen-mapblk/xen-mapblk" "$TOP/tools/xen-mapblk/blkif-fuzz" "$bin/"
 	built+=(xen-mapblk)
 fi
 say "dom0 programs: ${built[*]:-none}"

@@ -166,3 +166,28 @@ menuentry 'xen-m2p test entry' {
 CFG
 	umount mnt && losetup -d "$loop"
 }
+
+# xen-mapblk (tools/xen-mapblk): the project's mapping backend. It uses the
+# backend kind "vbd3" so that neither blkback nor QEMU claims its nodes.
+MAPBLK=$XM2P/bin/xen-mapblk
+mapblk_start() { # $1 = vdev, $2 = image, rest: extra options; sets MAPBLK_PID
+	[ -x $MAPBLK ] || skip "xen-mapblk not built"
+	vdev=$1 image=$2; shift 2
+	$MAPBLK --frontend-domid 0 --devid "$(vdev_id "$vdev")" --image "$image" \
+		--backend-kind vbd3 --stats "$@" > mapblk.log 2>&1 &
+	MAPBLK_PID=$!
+}
+mapblk_stop() { # SIGTERM, wait for a clean exit; $1 = vdev
+	kill -TERM "$MAPBLK_PID" 2>/dev/null
+	i=0
+	while kill -0 "$MAPBLK_PID" 2>/dev/null; do
+		i=$((i + 1)); [ $i -gt 120 ] && { echo "xen-mapblk did not exit"; return 1; }; sleep 0.5
+	done
+	wait "$MAPBLK_PID"; rc=$?
+	cat mapblk.log
+	i=0
+	while [ -b "/dev/$1" ]; do
+		i=$((i + 1)); [ $i -gt 120 ] && { echo "/dev/$1 still there"; return 1; }; sleep 0.5
+	done
+	return $rc
+}
