@@ -28,4 +28,13 @@ if [ -f "$TOP/tools/xen-mapblk/Makefile" ]; then
 	cp "$TOP/tools/xen-mapblk/xen-mapblk" "$TOP/tools/xen-mapblk/blkif-fuzz" "$bin/"
 	built+=(xen-mapblk)
 fi
+# A PV guest for the pygrub-guest scenario: this project's kernel (it boots
+# as a PV domU too) and a static /init that prints a marker and powers off.
+gcc -O2 -Wall -Wextra -Werror -static "$TOP/tools/guest-init/guest-init.c" -o "$bin/guest-init" ||
+	die "guest-init does not build"
+built+=(guest-init)
+if [ -s "$BUILD/kernel/arch/x86/boot/bzImage" ]; then
+	cp "$BUILD/kernel/arch/x86/boot/bzImage" "$bin/guest-kernel"
+	built+=(guest-kernel)
+fi
 say "dom0 programs: ${built[*]:-none}"
