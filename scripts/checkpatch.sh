@@ -2,6 +2,8 @@
 # checkpatch --strict on every patch of the series: 0 errors, 0 warnings.
 . "$(dirname "$0")/common.sh"
 [ -d "$TREE" ] || "$TOP/scripts/tree.sh"
+# spdxcheck.py needs python3-ply from Debian, not whatever python3 is first.
+export PATH=/usr/bin:$PATH
 bad=0 n=0
 while read -r p; do
 	case "$p" in ''|'#'*) continue ;; esac

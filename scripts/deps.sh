@@ -4,7 +4,7 @@
 
 PKGS=(
 	build-essential bc bison flex libelf-dev libssl-dev dwarves ccache git
-	cpio xz-utils zstd rsync kmod python3 perl sparse
+	cpio xz-utils zstd rsync kmod python3 python3-ply python3-git perl sparse
 	qemu-system-x86 mmdebstrap debian-archive-keyring
 	libxen-dev libaio-dev
 )

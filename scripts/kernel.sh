@@ -41,6 +41,14 @@ kmake() { make -C "$src" O="$out" ARCH=x86 CC="ccache gcc" HOSTCC="ccache gcc" -
 
 frags=("$src/kernel/configs/tiny-base.config" "$src/arch/x86/configs/tiny.config" \
 	"$TOP/configs/dom0-test.config")
+# Options of the series, where this tree has them.
+mkdir -p "$out"
+while read -r line; do
+	sym=$(sed -n 's/^\(# \)\?CONFIG_\([A-Za-z0-9_]*\).*/\2/p' <<< "$line")
+	[ -n "$sym" ] && grep -rqs --include='Kconfig*' -x "config $sym" "$src/arch/x86" "$src/drivers" "$src/lib" &&
+		echo "$line"
+done < "$TOP/configs/series.config" > "$out/series.config"
+frags+=("$out/series.config")
 [ -n "${EXTRA_CONFIG:-}" ] && frags+=("$TOP/$EXTRA_CONFIG")
 cfgid=$(cat "${frags[@]}" | sha1sum | cut -c1-12)
 if [ "$(cat "$out/.xen-m2p-config" 2>/dev/null)" != "$cfgid" ] || [ ! -e "$out/.config" ]; then

@@ -35,11 +35,11 @@ exercise() { # $1 = vdev, $2 = how
 	# fio works on [16M, end) so the pattern survives.
 	fio_verify_off() {
 		fio --name=verify --filename=$dev --direct=1 --ioengine=libaio \
-			--offset=16M --size=128M --rw=randwrite --bssplit=4k/50:64k/40:256k/10 \
+			--offset=16M --size=48M --rw=randwrite --bssplit=4k/50:64k/40:256k/10 \
 			--iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1 \
 			> fio-write.log 2>&1 || { tail -n 30 fio-write.log; return 1; }
 		fio --name=read --filename=$dev --direct=1 --ioengine=libaio \
-			--offset=16M --size=128M --rw=randread --bs=64k --iodepth=8 \
+			--offset=16M --size=48M --rw=randread --bs=64k --iodepth=8 \
 			> fio-read.log 2>&1 || { tail -n 30 fio-read.log; return 1; }
 	}
 	fio_verify_off || fail "$2: fio verify on $dev"

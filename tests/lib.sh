@@ -16,7 +16,7 @@ skip() { echo "SKIP: $*"; exit 77; }
 # Start what Debian's /etc/init.d/xen starts, by hand so that dom0's QEMU
 # gets a QMP socket (needed for O_DIRECT attaches, see README).
 start_xen_daemons() {
-	mkdir -p /run/xen /run/xenstored /var/log/xen /var/lib/xen
+	mkdir -p /run/xen /run/xenstored /var/log/xen/console /var/lib/xen
 	export XENSTORED_ROOTDIR=/run/xenstored
 	$XENDIR/oxenstored --pid-file /run/xenstore.pid || return 1
 	i=0

@@ -12,7 +12,7 @@ before="$(m2p_stat map_batches || echo -)/$(m2p_stat hypercalls || echo -)"
 mapblk_start xvdf $img
 wait_for_dev /dev/xvdf 60 || { cat mapblk.log; fail "no /dev/xvdf from xen-mapblk"; }
 dd if=pattern of=/dev/xvdf bs=1M oflag=direct status=none || fail "dd to /dev/xvdf"
-fio --name=verify --filename=/dev/xvdf --direct=1 --ioengine=libaio --offset=16M --size=128M \
+fio --name=verify --filename=/dev/xvdf --direct=1 --ioengine=libaio --offset=16M --size=48M \
 	--rw=randwrite --bssplit=4k/50:64k/40:256k/10 --iodepth=8 --verify=crc32c \
 	--do_verify=1 --verify_fatal=1 > fio.log 2>&1 || { tail -n 20 fio.log; fail "fio verify"; }
 cmp -n 16777216 pattern /dev/xvdf || fail "pattern does not read back"

@@ -8,7 +8,7 @@ img=$PWD/fuzz.img
 truncate -s 64M $img
 mapblk_start xvdg $img --no-frontend-nodes
 sleep 1
-$XM2P/bin/blkif-fuzz --devid "$(vdev_id xvdg)" --timeout 60 > fuzz.log 2>&1
+$XM2P/bin/blkif-fuzz --devid "$(vdev_id xvdg)" --backend-kind vbd3 --timeout 60 > fuzz.log 2>&1
 rc=$?
 cat fuzz.log
 mapblk_stop xvdg || fail "xen-mapblk did not shut down cleanly"

@@ -38,7 +38,11 @@ done
 log=/var/log/xen/console/guest-pygrub-guest.log
 sleep 1
 cat $log 2>/dev/null | tail -n 5
-grep -q "marker $marker" $log || fail "the guest's marker is not in its console log ($log)"
+if ! grep -q "marker $marker" $log; then
+	tail -n 30 /var/log/xen/xl-pygrub-guest.log 2>/dev/null
+	xl dmesg | tail -n 20
+	fail "the guest's marker is not in its console log ($log)"
+fi
 ls /dev/xvd* 2>/dev/null && fail "a local-attach device is left in dom0"
 xenstore-ls /local/domain/0/device/vbd 2>/dev/null | grep -q . && fail "dom0 vbd frontend nodes left"
 check_no_leaks || fail "leak check"

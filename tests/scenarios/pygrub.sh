@@ -11,7 +11,7 @@ rm -f disk.raw
 xl block-attach 0 "format=qcow2,vdev=xvdd,access=rw,backendtype=qdisk,target=$PWD/disk.qcow2" ||
 	fail "xl block-attach"
 wait_attached xvdd qdisk || { xs_cleanup qdisk "$(vdev_id xvdd)"; fail "no /dev/xvdd"; }
-mkdir -p out
+mkdir -p out && : > pygrub.out   # pygrub opens --output without O_CREAT
 /usr/lib/xen-4.17/bin/pygrub --output-format=simple --output-directory=$PWD/out \
 	--output=$PWD/pygrub.out /dev/xvdd > pygrub.log 2>&1 ||
 	{ cat pygrub.log; xl block-detach 0 xvdd; fail "pygrub failed"; }

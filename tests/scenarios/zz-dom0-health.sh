@@ -3,7 +3,7 @@
 # timeout: 60
 . $XM2P/tests/lib.sh
 dmesg > dmesg.log
-if grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING:|Call Trace' dmesg.log; then
+if grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING: CPU|Kernel panic|soft lockup' dmesg.log; then
 	fail "dom0 kernel log has errors"
 fi
 check_no_leaks || fail "leak check"
