@@ -4,7 +4,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: help deps source tree export kernel kernel-base rootfs xen programs \
-	run check checkpatch bisect-check distro-build clean distclean
+	run check check-matrix bench checkpatch bisect-check distro-build clean distclean
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -41,6 +41,12 @@ run:
 ## check         the whole test suite; last line "N passed, N failed"
 check:
 	@$(S)/check.sh
+## bench         fio through raw O_DIRECT, qdisk and xen-mapblk; bench/results.md
+bench:
+	@$(S)/bench.sh
+## check-matrix every scenario on all three kernels (longer than the CI budget)
+check-matrix:
+	@CHECK_MATRIX=1 $(S)/check.sh
 ## checkpatch    scripts/checkpatch.pl --strict on every patch of the series
 checkpatch:
 	@$(S)/checkpatch.sh

@@ -60,12 +60,11 @@ timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 3072 -smp 2 
 	-drive "file=$BUILD/scratch-$name.img,if=virtio,format=raw,cache=unsafe" &
 qpid=$!
 # Progress: follow the console for the init's XM2P: lines.
-tail -n +1 -F "$run/console.log" 2>/dev/null | grep --line-buffered -a 'XM2P:' |
-	sed -u 's/\r//g; s/^.*XM2P: /    /' &
+python3 "$TOP/scripts/follow.py" "$run/console.log" $qpid &
 tpid=$!
 wait $qpid
 rc=$?
-kill $tpid 2>/dev/null; wait $tpid 2>/dev/null || true
+wait $tpid 2>/dev/null || true
 took=$(( $(date +%s) - start ))
 rm -f "$BUILD/initrd-$name.cpio" "$BUILD/scratch-$name.img"
 tr -d '\r' < "$run/console.log" > "$run/console.txt"
