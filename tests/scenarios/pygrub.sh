@@ -12,7 +12,7 @@ xl block-attach 0 "format=qcow2,vdev=xvdd,access=rw,backendtype=qdisk,target=$PW
 	fail "xl block-attach"
 wait_attached xvdd qdisk || { xs_cleanup qdisk "$(vdev_id xvdd)"; fail "no /dev/xvdd"; }
 mkdir -p out && : > pygrub.out   # pygrub opens --output without O_CREAT
-/usr/lib/xen-4.17/bin/pygrub --output-format=simple --output-directory=$PWD/out \
+/usr/lib/xen-4.17/bin/pygrub -q --output-format=simple --output-directory=$PWD/out \
 	--output=$PWD/pygrub.out /dev/xvdd > pygrub.log 2>&1 ||
 	{ cat pygrub.log; xl block-detach 0 xvdd; fail "pygrub failed"; }
 cat pygrub.out; echo
