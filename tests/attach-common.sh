@@ -56,6 +56,7 @@ log "xl block-attach: QEMU fd flags $flags (O_DIRECT: $(has_odirect "$flags" && 
 exercise xvdb "xl block-attach"
 xl block-detach 0 xvdb || fail "xl block-detach"
 i=0; while [ -b /dev/xvdb ]; do i=$((i+1)); [ $i -gt 120 ] && fail "xvdb still there after detach"; sleep 0.5; done
+wait_closed "$img" || fail "xl block-detach: QEMU did not close the image"
 [ "$(image_head_sum)" = "$(sha256sum < pattern | cut -d' ' -f1)" ] ||
 	fail "xl block-attach: image content differs from what was written"
 log "xl block-attach: image checksum matches after detach"
@@ -79,6 +80,7 @@ qmp device_del '{"id": "xvdc"}' >/dev/null || fail "QMP device_del"
 i=0; while [ -b /dev/xvdc ]; do i=$((i+1)); [ $i -gt 120 ] && fail "xvdc still there after device_del"; sleep 0.5; done
 sleep 1
 qmp blockdev-del '{"node-name": "odirect0"}' >/dev/null || fail "QMP blockdev-del"
+wait_closed "$img" || fail "QMP: QEMU did not close the image"
 [ "$(image_head_sum)" = "$(sha256sum < pattern | cut -d' ' -f1)" ] ||
 	fail "QMP attach: image content differs from what was written"
 check_no_leaks || fail "leak check"

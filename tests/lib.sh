@@ -93,6 +93,15 @@ qemu_fd_flags() {
 		sed -n 's/^flags:[[:space:]]*//p' "/proc/$pid/fdinfo/${fd##*/}"
 	done
 }
+# After a detach, QEMU closes the image (and writes back qcow2 metadata)
+# some time after xl returns: wait until it no longer holds $1 open.
+wait_closed() {
+	i=0
+	while [ -n "$(qemu_fd_flags "$1")" ]; do
+		i=$((i + 1)); [ $i -gt 60 ] && { echo "QEMU still holds $1 open after 30 s"; return 1; }
+		sleep 0.5
+	done
+}
 has_odirect() { [ $(( 0$1 & 040000 )) -ne 0 ]; }
 
 # fio O_DIRECT write + verify (crc32c) then read, on a block device.
