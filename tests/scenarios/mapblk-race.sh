@@ -1,7 +1,8 @@
 # The seeds' deadlock, on the path where it lived: page-cache reads of a
 # local-attached disk (pygrub-style) racing O_DIRECT I/O, with a backend
 # that does O_DIRECT AIO into gntdev-mapped frames. Short hung-task timeout.
-# timeout: 400
+# A watchdog ends a stalled run with diagnostics instead of a bare timeout.
+# timeout: 420
 . $XM2P/tests/lib.sh
 DUR=${XM2P_RACE_SECONDS:-60}
 echo 10 > /proc/sys/kernel/hung_task_timeout_secs
@@ -20,13 +21,27 @@ reader() {
 	done
 	echo "reader $1: $n passes"
 }
-reader 1 > reader1.log 2>&1 &
-reader 2 > reader2.log 2>&1 &
+reader 1 > reader1.log 2>&1 & r1=$!
+reader 2 > reader2.log 2>&1 & r2=$!
 fio --name=race --filename=/dev/xvdh --direct=1 --ioengine=libaio --rw=randrw \
 	--bs=4k --iodepth=16 --size=192M --offset=64M --time_based --runtime=$DUR \
-	--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_backlog=64 > fio.log 2>&1
-frc=$?
-wait
+	--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_backlog=64 > fio.log 2>&1 & f=$!
+deadline=$(( end + 180 ))
+while kill -0 $f 2>/dev/null || kill -0 $r1 2>/dev/null || kill -0 $r2 2>/dev/null; do
+	if [ "$(date +%s)" -gt $deadline ]; then
+		echo "STALL: I/O not finished 180 s after the end of the run"
+		echo "inflight (reads writes): $(cat /sys/block/xvdh/inflight)"
+		kill -USR1 $MAPBLK_PID; sleep 2
+		tail -n 20 mapblk.log
+		ps -eo pid,stat,wchan:24,cmd | grep -E 'fio|dd |xen-mapblk' | grep -v grep
+		cat $M2P_DEBUGFS/stats 2>/dev/null | grep -E 'live|batches'
+		kill -9 $f $r1 $r2 2>/dev/null; pkill -9 -f "if=/dev/xvdh"
+		mapblk_stop xvdh
+		fail "I/O through xen-mapblk stalled"
+	fi
+	sleep 2
+done
+wait $f; frc=$?
 cat reader1.log reader2.log
 mapblk_stop xvdh || fail "xen-mapblk did not shut down cleanly"
 dmesg > dmesg.log
