@@ -24,14 +24,15 @@ record() { # name verdict detail
 	printf '  %-44s %s %s\n' "$1" "$2" "$3"
 }
 # Expected verdict of a boot-time test on a kernel variant (tests/expect).
-expect() { # test variant -> pass|fail
+expect() { # test variant -> pass|fail|known
 	awk -v t="$1" -v v="$2" '$1 == t && ($2 == v || $2 == "*") { e = $3 } END { print (e ? e : "pass") }' \
 		"$TOP/tests/expect"
 }
 judge() { # test variant got(PASS|FAIL|SKIP|MISSING) detail
 	local want; want=$(expect "$1" "$2")
 	case "$3:$want" in
-	PASS:pass) record "$2/$1" PASS "$4" ;;
+	PASS:pass|PASS:known) record "$2/$1" PASS "$4" ;;
+	FAIL:known|MISSING:known) record "$2/$1" SKIP "known failure, see tests/expect: $4" ;;
 	FAIL:fail|MISSING:fail) record "$2/$1" PASS "expected failure (negative control): $4" ;;
 	SKIP:*) record "$2/$1" SKIP "$4" ;;
 	PASS:fail) record "$2/$1" FAIL "passed but was expected to fail: $4" ;;

@@ -31,6 +31,7 @@ for t in $tests; do
 		PASS:expected\ failure*) c="expected fail (ok)" ;;
 		PASS:*) c=pass ;;
 		FAIL:*) c="**FAIL**" ;;
+		SKIP:known\ failure*) c="**known fail**" ;;
 		SKIP:*) c=skip ;;
 		*) c="-" ;;
 		esac

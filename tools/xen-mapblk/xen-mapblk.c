@@ -47,6 +47,8 @@
 
 #define PROG "xen-mapblk"
 #define MAX_LOGGED_REJECTIONS 1000
+#define IDLE_CHECK_MS 1000	/* poll timeout while connected */
+#define MAX_LOGGED_MISSED 100
 
 /* ------------------------------------------------------------------ */
 /* options                                                             */
@@ -133,6 +135,11 @@ static struct {
 	int free_head;
 	unsigned int inflight;
 
+	/* idle check: state seen at the previous poll timeout */
+	RING_IDX idle_rsp_prod, idle_rsp_event, renotified_at;
+	bool idle_valid;
+	time_t last_req, last_rsp;
+
 	int sfd;
 	enum stop_reason stop;
 	int exit_code;
@@ -148,6 +155,9 @@ static struct {
 	unsigned long long segments, map_calls, map_errors, unmap_errors;
 	unsigned long long io_errors, errors, eopnotsupp, rejections;
 	unsigned long long bytes_read, bytes_written, unconsumed_failed;
+	/* event loop: wakeups, notifications, what the idle check found */
+	unsigned long long kicks, aio_wakeups, notifies;
+	unsigned long long missed_kicks, missed_completions, renotifies;
 } st;
 
 /* ------------------------------------------------------------------ */
@@ -172,11 +182,13 @@ static void print_stats(const char *when)
 		"flushes=%llu segments=%llu map_calls=%llu map_errors=%llu "
 		"unmap_errors=%llu io_errors=%llu errors=%llu eopnotsupp=%llu "
 		"rejections=%llu bytes_read=%llu bytes_written=%llu "
-		"unconsumed_failed=%llu\n", when,
+		"unconsumed_failed=%llu kicks=%llu aio_wakeups=%llu notifies=%llu "
+		"missed_kicks=%llu missed_completions=%llu renotifies=%llu\n", when,
 		st.requests, st.reads, st.writes, st.flushes, st.segments,
 		st.map_calls, st.map_errors, st.unmap_errors, st.io_errors,
 		st.errors, st.eopnotsupp, st.rejections, st.bytes_read,
-		st.bytes_written, st.unconsumed_failed);
+		st.bytes_written, st.unconsumed_failed, st.kicks, st.aio_wakeups,
+		st.notifies, st.missed_kicks, st.missed_completions, st.renotifies);
 }
 
 static const char *op_name(unsigned int op)
@@ -586,9 +598,14 @@ static void respond(uint64_t id, uint8_t op, int16_t status)
 	else if (status == BLKIF_RSP_EOPNOTSUPP)
 		st.eopnotsupp++;
 
+	g.last_rsp = time(NULL);
+
 	RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&g.ring, notify);
-	if (notify && xenevtchn_notify(g.xce, g.local_port) < 0)
-		logmsg("event channel notify failed: %s", strerror(errno));
+	if (notify) {
+		st.notifies++;
+		if (xenevtchn_notify(g.xce, g.local_port) < 0)
+			logmsg("event channel notify failed: %s", strerror(errno));
+	}
 }
 
 static void __attribute__((format(printf, 3, 4)))
@@ -847,6 +864,7 @@ static void process_ring(void)
 			if (req.operation == BLKIF_OP_FLUSH_DISKCACHE && g.inflight)
 				return;
 			g.ring.req_cons++;
+			g.last_req = time(NULL);
 			handle_request(&req);
 		}
 		RING_FINAL_CHECK_FOR_REQUESTS(&g.ring, more);
@@ -956,6 +974,132 @@ static int reap(struct timespec *tmo)
 			return total;
 		tmo = NULL;
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* stall diagnostics and the idle check                                */
+
+static bool fd_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+/*
+ * One line with everything needed to tell where a stalled ring is stuck
+ * (SIGUSR1).  unconsumed > 0 with inflight = 0 and no flush waiting: we
+ * missed a kick.  rsp_event <= rsp_prod for long: the frontend missed our
+ * notification (or stopped).  All answered and nothing unconsumed while the
+ * frontend still waits: the requests never reached the ring.
+ */
+static void print_ring_state(const char *when)
+{
+	const blkif_sring_t *s = g.ring.sring;
+	RING_IDX req_prod, rsp_prod, req_event, rsp_event;
+	unsigned int nfree = 0;
+	int i, head_op = -1;
+	time_t now = time(NULL);
+
+	if (!g.connected || !s) {
+		fprintf(stderr, PROG ": ring(%s): not connected (stop=%d)\n",
+			when, (int)g.stop);
+		return;
+	}
+	req_prod = *(volatile const RING_IDX *)&s->req_prod;
+	rsp_prod = *(volatile const RING_IDX *)&s->rsp_prod;
+	req_event = *(volatile const RING_IDX *)&s->req_event;
+	rsp_event = *(volatile const RING_IDX *)&s->rsp_event;
+	xen_rmb();
+	for (i = g.free_head; i >= 0 && nfree <= g.npend; i = g.pend[i].next_free)
+		nfree++;
+	if (req_prod != g.ring.req_cons && !g.ring_broken &&
+	    !RING_REQUEST_PROD_OVERFLOW(&g.ring, req_prod))
+		head_op = RING_GET_REQUEST(&g.ring, g.ring.req_cons)->operation;
+	fprintf(stderr, PROG ": ring(%s): size=%u req_prod=%u req_cons=%u "
+		"unconsumed=%u req_event=%u rsp_prod_pvt=%u rsp_prod=%u "
+		"rsp_event=%u inflight=%u free_slots=%u/%u head_op=%d(%s)%s%s "
+		"evtchn_pending=%d eventfd_pending=%d last_req=%llds_ago "
+		"last_rsp=%llds_ago\n", when, RING_SIZE(&g.ring), req_prod,
+		g.ring.req_cons, req_prod - g.ring.req_cons, req_event,
+		g.ring.rsp_prod_pvt, rsp_prod, rsp_event, g.inflight, nfree,
+		g.npend, head_op, head_op < 0 ? "-" : op_name((unsigned int)head_op),
+		head_op == BLKIF_OP_FLUSH_DISKCACHE && g.inflight ?
+			" (flush waiting for in-flight I/O)" : "",
+		g.ring_broken ? " BROKEN" : "",
+		fd_readable(xenevtchn_fd(g.xce)), fd_readable(g.efd),
+		g.last_req ? (long long)(now - g.last_req) : -1LL,
+		g.last_rsp ? (long long)(now - g.last_rsp) : -1LL);
+}
+
+static void __attribute__((format(printf, 1, 2))) log_missed(const char *fmt, ...)
+{
+	static unsigned int logged;
+	char buf[512];
+	va_list ap;
+
+	if (logged >= MAX_LOGGED_MISSED)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	logmsg("idle check: %s", buf);
+	if (++logged == MAX_LOGGED_MISSED)
+		logmsg("idle check: further findings are counted but not logged");
+	print_ring_state("idle check");
+}
+
+/*
+ * poll() timed out while connected: nothing woke us for IDLE_CHECK_MS.
+ * Look for work anyway, so that a lost event-channel kick or eventfd
+ * signal costs a second and a log line instead of a stalled disk, and
+ * re-notify a frontend that has been waiting for responses we pushed.
+ */
+static void idle_check(void)
+{
+	RING_IDX cons = g.ring.req_cons, req_prod, rsp_prod, rsp_event;
+	int n;
+
+	if (!g.connected || g.ring_broken)
+		return;
+
+	n = reap(NULL);
+	if (n > 0 && !fd_readable(g.efd)) {
+		st.missed_completions += (unsigned int)n;
+		log_missed("reaped %d AIO completion(s) no eventfd signal reported", n);
+	}
+	req_prod = *(volatile RING_IDX *)&g.ring.sring->req_prod;
+	process_ring();
+	if (g.ring.req_cons != cons && !fd_readable(xenevtchn_fd(g.xce))) {
+		st.missed_kicks++;
+		log_missed("took %u request(s) from the ring that no event-channel "
+			   "kick announced (req_prod=%u, req_cons was %u)",
+			   g.ring.req_cons - cons, req_prod, cons);
+	}
+
+	/*
+	 * rsp_event <= rsp_prod: the frontend's last final check asked for a
+	 * notification at a response we have already pushed.  Normal while it
+	 * is processing; if it stays so for a whole idle period with nothing
+	 * new, the notification got lost: send one more (once per state).
+	 */
+	rsp_prod = *(volatile RING_IDX *)&g.ring.sring->rsp_prod;
+	rsp_event = *(volatile RING_IDX *)&g.ring.sring->rsp_event;
+	xen_rmb();
+	if ((int32_t)(rsp_prod - rsp_event) >= 0 && g.idle_valid &&
+	    rsp_prod == g.idle_rsp_prod && rsp_event == g.idle_rsp_event &&
+	    g.renotified_at != rsp_prod) {
+		st.renotifies++;
+		g.renotified_at = rsp_prod;
+		log_missed("frontend has not consumed responses up to rsp_prod=%u "
+			   "(rsp_event=%u) for over %d ms: notifying again", rsp_prod,
+			   rsp_event, IDLE_CHECK_MS);
+		if (xenevtchn_notify(g.xce, g.local_port) < 0)
+			logmsg("event channel notify failed: %s", strerror(errno));
+	}
+	g.idle_rsp_prod = rsp_prod;
+	g.idle_rsp_event = rsp_event;
+	g.idle_valid = true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1155,6 +1299,7 @@ static void handle_signals(void)
 	while (read(g.sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGUSR1) {
 			print_stats("now");
+			print_ring_state("now");
 			continue;
 		}
 		{
@@ -1483,7 +1628,7 @@ int main(int argc, char **argv)
 			i_aio = n;
 			pfd[n++] = (struct pollfd){ .fd = g.efd, .events = POLLIN };
 		}
-		r = poll(pfd, (nfds_t)n, -1);
+		r = poll(pfd, (nfds_t)n, g.connected ? IDLE_CHECK_MS : -1);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1492,6 +1637,11 @@ int main(int argc, char **argv)
 			request_stop(STOP_ERROR, "poll failed");
 			break;
 		}
+		if (r == 0) {
+			idle_check();
+			continue;
+		}
+		g.idle_valid = false;	/* something happened: restart the check */
 		if (pfd[0].revents)
 			handle_signals();
 		if (pfd[1].revents)
@@ -1499,16 +1649,29 @@ int main(int argc, char **argv)
 		if (i_evt >= 0 && pfd[i_evt].revents) {
 			xenevtchn_port_or_error_t port = xenevtchn_pending(g.xce);
 
-			if (port >= 0)
-				xenevtchn_unmask(g.xce, (evtchn_port_t)port);
+			/* unmask before looking at the ring: a kick after
+			 * our final check below must raise a new event */
+			st.kicks++;
+			if (port >= 0 &&
+			    xenevtchn_unmask(g.xce, (evtchn_port_t)port) < 0)
+				logmsg("event channel unmask: %s", strerror(errno));
 		}
 		if (i_aio >= 0 && pfd[i_aio].revents) {
 			uint64_t cnt;
 
+			/* reset the counter first, then reap everything: a
+			 * completion after the read signals the eventfd again */
+			st.aio_wakeups++;
 			if (read(g.efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
 				logmsg("eventfd read: %s", strerror(errno));
 			reap(NULL);
 		}
+		/*
+		 * Always, also after completions only: they free response slots
+		 * and in-flight capacity (and may unblock a waiting flush), and a
+		 * frontend with a full ring sends no further kick.  Ends with
+		 * RING_FINAL_CHECK_FOR_REQUESTS (req_event re-armed).
+		 */
 		process_ring();
 	}
 
