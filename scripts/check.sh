@@ -14,6 +14,9 @@
 . "$(dirname "$0")/common.sh"
 
 out=$BUILD/check
+if [ "${CHECK_REJUDGE:-0}" = 1 ]; then
+	rm -rf "$BUILD/check.prev" && mv "$out" "$BUILD/check.prev"
+fi
 rm -rf "$out" && mkdir -p "$out"
 res=$out/results.tsv
 : > "$res"
@@ -39,6 +42,45 @@ judge() { # test variant got(PASS|FAIL|SKIP|MISSING) detail
 	*) record "$2/$1" FAIL "$4" ;;
 	esac
 }
+
+judge_run() { # variant results-dir
+	local v=$1 r=$2 name verdict took rest suites s f ok nok
+	while read -r name verdict took rest; do
+		judge "$name" "$v" "$verdict" "$took $rest"
+	done < "$r/summary"
+	# KUnit: each suite's TAP from debugfs; a suite passes when every case is ok.
+	suites=$( (ls "$r/kunit" 2>/dev/null | sed 's/\.tap$//'
+		awk -v v=$v '$2 == v || $2 == "*" { print $1 }' "$TOP/tests/expect" | sed -n 's/^kunit://p') | sort -u)
+	for s in $suites; do
+		f=$r/kunit/$s.tap
+		if [ ! -s "$f" ]; then judge "kunit:$s" $v MISSING "suite not in this kernel"; continue; fi
+		nok=$(grep -c -E '^\s*not ok ' "$f" || true)
+		ok=$(grep -c -E '^\s*ok ' "$f" || true)
+		if [ "$nok" = 0 ] && [ "$ok" -gt 0 ]; then
+			judge "kunit:$s" $v PASS "$ok ok"
+		else
+			judge "kunit:$s" $v FAIL "$nok not ok: $(grep -E '^\s*not ok ' "$f" | sed 's/^\s*//' | head -n 3 | paste -sd';')"
+		fi
+	done
+}
+
+# CHECK_REJUDGE=1: no builds, no boots; judge the results of the last run
+# again (after tests/expect changed) and rewrite the report.
+if [ "${CHECK_REJUDGE:-0}" = 1 ]; then
+	prev=$BUILD/check.prev
+	[ -s "$prev/results.tsv" ] || die "nothing to re-judge"
+	awk -F'\t' '$1 !~ /\//' "$prev/results.tsv" > "$res"
+	cp "$prev/stages" "$out/" 2>/dev/null || true
+	for v in patched off base; do
+		[ -d "$prev/results-$v" ] || continue
+		cp -a "$prev/results-$v" "$out/"
+		awk -F'\t' -v v="$v/boot" '$1 == v' "$prev/results.tsv" >> "$res"
+		judge_run $v "$out/results-$v"
+	done
+	"$TOP/scripts/report.sh" "$out" > "$out/report.md"
+	echo "re-judged; report: build/check/report.md"
+	exit 0
+fi
 
 stage "series: apply patches/series onto Debian linux-source $LINUX_SOURCE_VERSION"
 if "$TOP/scripts/tree.sh" > "$out/tree.log" 2>&1; then
@@ -101,24 +143,7 @@ for v in ${CHECK_VARIANTS:-patched off base}; do
 	fi
 	r=$BUILD/runs/check-$v/results
 	cp -a "$r" "$out/results-$v"
-	while read -r name verdict took rest; do
-		judge "$name" "$v" "$verdict" "$took $rest"
-	done < "$r/summary"
-	# KUnit: each suite's TAP from debugfs; a suite passes when every case is ok.
-	# KUnit: each suite's TAP from debugfs; a suite passes when every case is ok.
-	suites=$( (ls "$r/kunit" 2>/dev/null | sed 's/\.tap$//'
-		awk -v v=$v '$2 == v || $2 == "*" { print $1 }' "$TOP/tests/expect" | sed -n 's/^kunit://p') | sort -u)
-	for s in $suites; do
-		f=$r/kunit/$s.tap
-		if [ ! -s "$f" ]; then judge "kunit:$s" $v MISSING "suite not in this kernel"; continue; fi
-		nok=$(grep -c -E '^\s*not ok ' "$f" || true)
-		ok=$(grep -c -E '^\s*ok ' "$f" || true)
-		if [ "$nok" = 0 ] && [ "$ok" -gt 0 ]; then
-			judge "kunit:$s" $v PASS "$ok ok"
-		else
-			judge "kunit:$s" $v FAIL "$nok not ok: $(grep -E '^\s*not ok ' "$f" | sed 's/^\s*//' | head -n 3 | paste -sd';')"
-		fi
-	done
+	judge_run $v "$out/results-$v"
 done
 
 if [ "${CHECK_BISECT:-1}" = 1 ] && [ -s "$TOP/patches/series" ]; then

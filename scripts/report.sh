@@ -45,6 +45,7 @@ echo
 awk -F'\t' '$1 !~ /\// { printf "- %s: %s (%s)\n", $1, $2, $3 }' "$res"
 if [ -s "$out/stages" ]; then
 	echo
-	printf 'Stage start times (s since start): '
-	awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }' "$out/stages"; echo
+	echo "Stages (seconds since the start of the run):"
+	echo
+	awk '{ t = $NF; $NF = ""; printf "- %5d s  %s\n", t, $0 }' "$out/stages"
 fi
