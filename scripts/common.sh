@@ -22,8 +22,9 @@ fetch_deb() {
 	# shellcheck disable=SC2086
 	deb=$(ls "$CACHE"/debs/${name}_${ver//\~/?}_*.deb 2>/dev/null | tail -n1 || true)
 	if [ -z "$deb" ]; then
-		say "downloading $pkg (cached in $CACHE/debs)"
-		(cd "$CACHE/debs" && apt-get download "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed') ||
+		# Progress goes to stderr: stdout is the .deb's path.
+		say "downloading $pkg (cached in $CACHE/debs)" >&2
+		(cd "$CACHE/debs" && apt-get download "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed') >&2 ||
 			die "apt-get download $pkg failed (run 'make deps' first?)"
 		# shellcheck disable=SC2086
 		deb=$(ls "$CACHE"/debs/${name}_*.deb | tail -n1)
