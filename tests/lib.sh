@@ -118,6 +118,18 @@ fio_verify() {
 	grep -h -E '^ +(WRITE|READ):' fio-write.log fio-read.log
 }
 
+# pygrub-style page-cache reader: until time $3, drop the page cache and
+# re-read [64M, 128M) of device $2 (where the racing fio works). $1 = id.
+page_cache_reader() {
+	n=0
+	while [ "$(date +%s)" -lt "$3" ]; do
+		echo 1 > /proc/sys/vm/drop_caches
+		dd if="$2" of=/dev/null bs=64k skip=1024 count=1024 status=none || echo "reader $1: dd failed"
+		n=$((n + 1))
+	done
+	echo "reader $1: $n passes"
+}
+
 # Counters of the series (absent on the unpatched base).
 m2p_stat() { # $1 = field name in the stats file
 	[ -r $M2P_DEBUGFS/stats ] || return 1

@@ -21,17 +21,8 @@ has_odirect "$(qemu_fd_flags $img)" || fail "QEMU does not hold the image with O
 
 # Buffered readers: drop the cache and re-read [64M, 128M), where fio works.
 end=$(( $(date +%s) + DUR ))
-reader() {
-	n=0
-	while [ "$(date +%s)" -lt $end ]; do
-		echo 1 > /proc/sys/vm/drop_caches
-		dd if=/dev/xvde of=/dev/null bs=64k skip=1024 count=1024 status=none || echo "reader $1: dd failed"
-		n=$((n + 1))
-	done
-	echo "reader $1: $n passes"
-}
-reader 1 > reader1.log 2>&1 &
-reader 2 > reader2.log 2>&1 &
+page_cache_reader 1 /dev/xvde $end > reader1.log 2>&1 &
+page_cache_reader 2 /dev/xvde $end > reader2.log 2>&1 &
 fio --name=race --filename=/dev/xvde --direct=1 --ioengine=libaio --rw=randrw \
 	--bs=4k --iodepth=16 --size=192M --offset=64M --time_based --runtime=$DUR \
 	--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_backlog=64 \

@@ -12,17 +12,8 @@ truncate -s 256M $img
 mapblk_start xvdh $img
 wait_for_dev /dev/xvdh 60 || { cat mapblk.log; fail "no /dev/xvdh"; }
 end=$(( $(date +%s) + DUR ))
-reader() {
-	n=0
-	while [ "$(date +%s)" -lt $end ]; do
-		echo 1 > /proc/sys/vm/drop_caches
-		dd if=/dev/xvdh of=/dev/null bs=64k skip=1024 count=1024 status=none || echo "reader $1: dd failed"
-		n=$((n + 1))
-	done
-	echo "reader $1: $n passes"
-}
-reader 1 > reader1.log 2>&1 & r1=$!
-reader 2 > reader2.log 2>&1 & r2=$!
+page_cache_reader 1 /dev/xvdh $end > reader1.log 2>&1 & r1=$!
+page_cache_reader 2 /dev/xvdh $end > reader2.log 2>&1 & r2=$!
 fio --name=race --filename=/dev/xvdh --direct=1 --ioengine=libaio --rw=randrw \
 	--bs=4k --iodepth=16 --size=192M --offset=64M --time_based --runtime=$DUR \
 	--verify=crc32c --do_verify=1 --verify_fatal=1 --verify_backlog=64 > fio.log 2>&1 & f=$!
