@@ -62,8 +62,8 @@ qpid=$!
 # Progress: follow the console for the init's XM2P: lines.
 python3 "$TOP/scripts/follow.py" "$run/console.log" $qpid &
 tpid=$!
-wait $qpid
-rc=$?
+rc=0
+wait $qpid || rc=$?     # set -e must not end us here: a timeout is reported below
 wait $tpid 2>/dev/null || true
 took=$(( $(date +%s) - start ))
 rm -f "$BUILD/initrd-$name.cpio" "$BUILD/scratch-$name.img"
