@@ -10,9 +10,14 @@
 #   CHECK_VARIANTS="patched off base"  which boots to run
 #   CHECK_TESTS=all                    which scenarios (every kernel)
 #   CHECK_MATRIX=1                     every scenario on every kernel
+#   BASELINE=1                         every scenario, unpatched base only
 #   CHECK_BISECT=1 CHECK_DISTRO=1      the extra build checks
 . "$(dirname "$0")/common.sh"
 
+# make check BASELINE=1: every scenario on the unpatched base only.
+if [ "${BASELINE:-0}" = 1 ]; then
+	CHECK_VARIANTS=${CHECK_VARIANTS:-base} CHECK_MATRIX=1
+fi
 out=$BUILD/check
 if [ "${CHECK_REJUDGE:-0}" = 1 ]; then
 	rm -rf "$BUILD/check.prev" && mv "$out" "$BUILD/check.prev"
@@ -101,7 +106,7 @@ fi
 
 stage "kernels"
 for v in patched base; do
-	if [ $v = base ]; then b=(env BASELINE=1); else b=(env); fi
+	if [ $v = base ]; then b=(env BASELINE=1); else b=(env -u BASELINE); fi
 	if "${b[@]}" "$TOP/scripts/kernel.sh" > "$out/kernel-$v.log" 2>&1; then
 		record "kernel-$v-builds" PASS "$(tail -n 1 "$out/kernel-$v.log" | sed 's/^==> //')"
 	else
