@@ -212,3 +212,30 @@ mapblk_stop() { # SIGTERM, wait for a clean exit; $1 = vdev
 	done
 	return $rc
 }
+
+# A PV guest's initramfs ($1, gzip cpio) from the directory ird/: the
+# project's static guest-init as /init, /marker, an optional /run.sh, and
+# the dom0 binaries named after $1 with the shared libraries they need
+# (the guest runs the same Debian userland as dom0).
+guest_initrd() {
+	out=$1; shift
+	mkdir -p ird/bin && cp $XM2P/bin/guest-init ird/init || return 1
+	for b in "$@"; do
+		p=$(command -v "$b") || { echo "no $b in dom0"; return 1; }
+		cp "$p" ird/bin/
+		for l in $(ldd "$p" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+			cp --parents -L "$l" ird/
+		done
+	done
+	(cd ird && find . -mindepth 1 | cpio --quiet -o -H newc) | gzip -1 > "$out"
+}
+
+# Wait until domain $1 is gone; $2 = limit (s). Destroys it on timeout.
+wait_domain_gone() {
+	i=0
+	while xl domid "$1" > /dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt "$2" ] && { xl destroy "$1"; echo "$1 still running after $2 s"; return 1; }
+		sleep 1
+	done
+}

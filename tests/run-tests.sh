@@ -7,7 +7,12 @@
 # Exit codes: 0 pass, 77 skip, anything else fail.
 . ${XM2P:-/xen-m2p}/tests/lib.sh
 dir=$XM2P/tests/scenarios
-[ "$*" = all ] && set -- $(ls $dir | sed -n 's/\.sh$//p')
+# "all": in name order, except that scenarios marked "# order: last" (those
+# that can leave dom0 wedged when they fail) run after every other one.
+if [ "$*" = all ]; then
+	set -- $(cd $dir && for f in *.sh; do grep -q '^# order: last' $f || echo ${f%.sh}; done) \
+		$(cd $dir && grep -l '^# order: last' *.sh | sed 's/\.sh$//')
+fi
 for t in "$@"; do
 	[ "$t" = kunit ] && continue  # KUnit ran at boot; the host parses it
 	f=$dir/$t.sh; [ -f "$f" ] || f=$XM2P/tests/$t.sh
