@@ -1,7 +1,8 @@
 #!/bin/bash
 # What a distro build sees: compile the directories the series touches under
 # Debian's own amd64 kernel config (linux-config-6.12), modules included,
-# with W=1. Any warning in a file the series touches fails the check.
+# with W=1. Any warning in a file the series touches fails the check, and so
+# does a sparse warning on a line the series added.
 . "$(dirname "$0")/common.sh"
 "$TOP/scripts/tree.sh" >/dev/null
 out=$BUILD/kernel-distro
@@ -31,4 +32,25 @@ for f in $touched; do
 	if grep -F "$f:" "$log" | grep -E 'warning:|error:'; then warn=1; fi
 done
 [ $warn = 0 ] || die "W=1 warnings in files the series touches (log: ${log#"$TOP"/})"
-say "Debian config: $dirs build, modules included, no W=1 warning in the $(echo "$touched" | grep -c .) touched files ($(( $(date +%s) - start ))s)"
+sparse_note="; sparse not run"
+# sparse (C=2) on the touched files that this config compiles: a warning on
+# a line the series added fails; the base's own warnings in those files are
+# counted and left alone.
+objs=$(for f in $touched; do
+	case $f in *.c) if [ -f "$out/${f%.c}.o" ]; then echo "${f%.c}.o"; fi ;; esac
+done)
+if command -v sparse > /dev/null && [ -n "$objs" ]; then
+	slog=$BUILD/logs/distro-sparse.log
+	kmake C=2 $objs > "$slog" 2>&1 || die "sparse run failed (log: ${slog#"$TOP"/})"
+	added=$BUILD/logs/distro-added-lines
+	git -C "$TREE" diff -U0 "$BASE_TAG" -- $touched | awk '
+		/^\+\+\+ b\// { f = substr($2, 3) }
+		/^@@/ { split($3, a, ","); s = substr(a[1], 2); n = (a[2] == "" ? 1 : a[2]);
+			for (i = 0; i < n; i++) print f ":" s + i }' > "$added"
+	new=$(sed -e "s|^$TREE/||" -e 's|^\(\.\./\)*linux/||' "$slog" |
+		grep -E '^[^ ]+:[0-9]+:[0-9]+: (warning|error):' |
+		awk -F: 'NR == FNR { add[$1 ":" $2] = 1; next } ($1 ":" $2) in add' "$added" - || true)
+	[ -z "$new" ] || { echo "$new"; die "sparse warnings on lines the series added (log: ${slog#"$TOP"/})"; }
+	sparse_note="; sparse (C=2) on the $(echo $objs | wc -w) objects: $(grep -cE ': (warning|error):' "$slog" || true) warnings, none on a line the series added"
+fi
+say "Debian config: $dirs build, modules included, no W=1 warning in the $(echo "$touched" | grep -c .) touched files$sparse_note ($(( $(date +%s) - start ))s)"
