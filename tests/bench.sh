@@ -27,7 +27,10 @@ file='{"driver": "file", "filename": "'$img'", "aio": "threads", "cache": {"dire
 qmp blockdev-add '{"node-name": "bench0", "driver": "raw", "cache": {"direct": true}, "file": '"$file"'}' >/dev/null || fail "blockdev-add"
 qmp device_add '{"driver": "xen-disk", "id": "xvdb", "vdev": "xvdb", "drive": "bench0"}' >/dev/null || fail "device_add"
 wait_attached xvdb qdisk || fail "qdisk attach"
+a0=$(m2p_stat added); q0=$(m2p_stat hypercalls)
 bench_target qdisk /dev/xvdb
+a1=$(m2p_stat added); q1=$(m2p_stat hypercalls)
+ios=$(awk '{ print $1 + $5 }' /sys/block/xvdb/stat)
 qmp device_del '{"id": "xvdb"}' >/dev/null
 i=0; while [ -b /dev/xvdb ]; do i=$((i+1)); [ $i -gt 120 ] && break; sleep 0.5; done
 sleep 1; qmp blockdev-del '{"node-name": "bench0"}' >/dev/null
@@ -38,6 +41,42 @@ bench_target xen-mapblk /dev/xvdc
 mapblk_stop xvdc > mapblk-stop.log 2>&1
 b1=$(m2p_stat map_batches); h1=$(m2p_stat hypercalls); u1=$(m2p_stat unmap_batches)
 reqs=$(sed -n 's/.*stats(exit): requests=\([0-9]*\).*/\1/p' mapblk-stop.log)
+# blkfront's share marks (patch 7) in a domU: the same fio job in a PV guest
+# booted with the override on and with it off, alternated, on a qdisk disk.
+guest_fio() { # $1 = on|off -> "IOPS added_entries" on stdout
+	rm -rf ird guest.log; mkdir -p ird
+	cat > ird/run.sh <<RUN
+mkdir -p /sys/kernel/debug && mount -t debugfs debugfs /sys/kernel/debug
+fio --thread --name=g --filename=/dev/xvda --direct=1 --ioengine=libaio --rw=randread \
+	--bs=4k --iodepth=16 --size=64M --time_based --runtime=$RT --output-format=terse > /tmp/g.log 2>&1
+echo "GUEST-IOPS \$(cut -d';' -f8 /tmp/g.log) added \$(grep '^added' /sys/kernel/debug/xen/m2p_override/stats | tr -dc 0-9)"
+RUN
+	guest_initrd gi.gz sh fio cut grep tr mkdir mount > /dev/null || return 1
+	cat > g.cfg <<CFG
+name = "bench-guest"
+type = "pv"
+memory = 256
+vcpus = 1
+kernel = "$XM2P/bin/guest-kernel"
+ramdisk = "$PWD/gi.gz"
+extra = "console=hvc0 rdinit=/init xen_m2p_override=$1"
+disk = [ 'format=raw,vdev=xvda,access=rw,backendtype=qdisk,target=$img' ]
+on_poweroff = "destroy"
+CFG
+	xl create g.cfg > /dev/null 2>&1 || return 1
+	wait_domain_gone bench-guest 300 > /dev/null || return 1
+	sleep 1
+	sed -n 's/.*GUEST-IOPS \([0-9.]*\) added \([0-9]*\).*/\1 \2/p' /var/log/xen/console/guest-bench-guest.log | tail -n 1
+}
+if [ -s $XM2P/bin/guest-kernel ]; then
+	for round in 1 2; do
+		for m in on off; do
+			r=$(guest_fio $m)
+			[ -n "$r" ] && echo "$m $r" >> guest.tsv
+		done
+	done
+fi
+
 echo "| path | job | bs | IOPS | KiB/s | IOPS vs raw |"
 echo "|---|---|---|---|---|---|"
 awk '$1 == "raw-odirect" { base[$2] = $4 } { rows[NR] = $0 } END {
@@ -46,5 +85,20 @@ awk '$1 == "raw-odirect" { base[$2] = $4 } { rows[NR] = $0 } END {
 if [ -n "$b1" ] && [ -n "$reqs" ] && [ "$reqs" -gt 0 ]; then
 	echo
 	echo "xen-mapblk: $reqs requests, $((b1 - b0)) map batches, $((u1 - u0)) unmap batches, $((h1 - h0)) grant hypercalls: $(python3 -c "print('%.2f' % (($h1 - $h0) / $reqs))") hypercalls per request (map + unmap, kernel mappings included)"
+fi
+if [ -s guest.tsv ]; then
+	echo
+	echo "PV guest, fio randread 4k iodepth 16 on a qdisk disk, ${RT}s, guest booted with the override on / off (alternated):"
+	echo
+	echo "| override in the guest | IOPS per run | m2p entries added in the guest |"
+	echo "|---|---|---|"
+	awk '{ iops[$1] = iops[$1] " " $2; add[$1] = add[$1] " " $3 } END {
+		for (m in iops) printf "| %s |%s |%s |\n", m, iops[m], add[m] }' guest.tsv | sort -r
+	awk '{ s[$1] += $2; n[$1]++ } END { if (n["on"] && n["off"] && s["off"])
+		printf "\non/off IOPS ratio (means): %.3f\n", (s["on"] / n["on"]) / (s["off"] / n["off"]) }' guest.tsv
+fi
+if [ -n "$a1" ] && [ "${ios:-0}" -gt 0 ]; then
+	echo
+	echo "qdisk (grant copy, no persistent grants): $ios block requests, $((a1 - a0)) m2p entries added by blkfront's share marks ($(python3 -c "print('%.2f' % (($a1 - $a0) / $ios))") per request), $((q1 - q0)) grant hypercalls by the series in dom0"
 fi
 echo "ok: bench done (${RT}s per job, TCG: ratios only)"

@@ -190,7 +190,7 @@ CFG
 
 # xen-mapblk (tools/xen-mapblk): the project's mapping backend. It uses the
 # backend kind "vbd3" so that neither blkback nor QEMU claims its nodes.
-MAPBLK=$XM2P/bin/xen-mapblk
+MAPBLK=${MAPBLK:-$XM2P/bin/xen-mapblk}
 mapblk_start() { # $1 = vdev, $2 = image, rest: extra options; sets MAPBLK_PID
 	[ -x $MAPBLK ] || skip "xen-mapblk not built"
 	vdev=$1 image=$2; shift 2
@@ -238,4 +238,26 @@ wait_domain_gone() {
 		[ $i -gt "$2" ] && { xl destroy "$1"; echo "$1 still running after $2 s"; return 1; }
 		sleep 1
 	done
+}
+
+# pygrub as libxl's bootloader runs it, on disk $1 (a local-attached
+# /dev/xvdX): kernel and initrd extracted into ./out, the "simple" output in
+# ./pygrub.out (printed).
+run_pygrub() {
+	mkdir -p out && : > pygrub.out   # pygrub opens --output without O_CREAT
+	/usr/lib/xen-4.17/bin/pygrub -q --output-format=simple --output-directory="$PWD/out" \
+		--output="$PWD/pygrub.out" "$1" > pygrub.log 2>&1 || { cat pygrub.log; return 1; }
+	cat pygrub.out; echo
+}
+# What run_pygrub extracted against make_boot_disk's payloads; the last line
+# says what is wrong, or what was extracted.
+check_pygrub_output() {
+	kern=$(sed -n 's/.*kernel \([^ ]*\).*/\1/p' pygrub.out | head -n1)
+	initrd=$(sed -n 's/.*ramdisk \([^ ]*\).*/\1/p' pygrub.out | head -n1)
+	[ -f "$kern" ] || { echo "pygrub did not extract a kernel ($(cat pygrub.out))"; return 1; }
+	[ -f "$initrd" ] || { echo "pygrub did not extract an initrd ($(cat pygrub.out))"; return 1; }
+	cmp kernel.want "$kern" || { echo "extracted kernel differs"; return 1; }
+	cmp initrd.want "$initrd" || { echo "extracted initrd differs"; return 1; }
+	grep -q xm2p-marker pygrub.out || { echo "pygrub did not pass the entry's arguments"; return 1; }
+	echo "kernel ($(stat -c %s "$kern") B) and initrd ($(stat -c %s "$initrd") B), byte-identical"
 }
