@@ -46,16 +46,17 @@ reqs=$(sed -n 's/.*stats(exit): requests=\([0-9]*\).*/\1/p' mapblk-stop.log)
 guest_fio() { # $1 = on|off -> "IOPS added_entries" on stdout
 	rm -rf ird guest.log; mkdir -p ird
 	cat > ird/run.sh <<RUN
-mkdir -p /sys/kernel/debug && mount -t debugfs debugfs /sys/kernel/debug
+i=0; while [ ! -b /dev/xvda ] && [ \$i -lt 60 ]; do i=\$((i + 1)); sleep 1; done
+mkdir -p /sys/kernel/debug; mount -t debugfs debugfs /sys/kernel/debug
 fio --thread --name=g --filename=/dev/xvda --direct=1 --ioengine=libaio --rw=randread \
-	--bs=4k --iodepth=16 --size=64M --time_based --runtime=$RT --output-format=terse > /tmp/g.log 2>&1
-echo "GUEST-IOPS \$(cut -d';' -f8 /tmp/g.log) added \$(grep '^added' /sys/kernel/debug/xen/m2p_override/stats | tr -dc 0-9)"
+	--bs=4k --iodepth=16 --size=64M --time_based --runtime=$RT > /tmp/g.log 2>&1 || cat /tmp/g.log
+echo "GUEST-IOPS \$(grep -o -m 1 'IOPS=[0-9.k]*' /tmp/g.log | cut -d= -f2) added \$(grep '^added' /sys/kernel/debug/xen/m2p_override/stats | tr -dc 0-9)"
 RUN
 	guest_initrd gi.gz sh fio cut grep tr mkdir mount > /dev/null || return 1
 	cat > g.cfg <<CFG
 name = "bench-guest"
 type = "pv"
-memory = 256
+memory = 512
 vcpus = 1
 kernel = "$XM2P/bin/guest-kernel"
 ramdisk = "$PWD/gi.gz"
@@ -66,7 +67,15 @@ CFG
 	xl create g.cfg > /dev/null 2>&1 || return 1
 	wait_domain_gone bench-guest 300 > /dev/null || return 1
 	sleep 1
-	sed -n 's/.*GUEST-IOPS \([0-9.]*\) added \([0-9]*\).*/\1 \2/p' /var/log/xen/console/guest-bench-guest.log | tail -n 1
+	r=$(sed -n 's/.*GUEST-IOPS \([0-9.k]*\) added \([0-9]*\).*/\1 \2/p' \
+		/var/log/xen/console/guest-bench-guest.log | tail -n 1 |
+		awk '{ v = $1; if (v ~ /k$/) v = substr(v, 1, length(v) - 1) * 1000; print v, $2 }')
+	echo "guest run, override $1: $(grep -o 'GUEST-IOPS.*' /var/log/xen/console/guest-bench-guest.log | tail -n 1)" >&2
+	if [ -z "$r" ]; then
+		echo "guest ($1): no result; its console:" >&2
+		tail -n 15 /var/log/xen/console/guest-bench-guest.log >&2
+	fi
+	echo "$r"
 }
 if [ -s $XM2P/bin/guest-kernel ]; then
 	for round in 1 2; do
