@@ -49,11 +49,11 @@ truncate -s 0 "$BUILD/scratch-$name.img" && truncate -s 8G "$BUILD/scratch-$name
 tests=$(echo "$tests" | tr ' ' ':')
 xen_cmd="console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M dom0_max_vcpus=2 loglvl=all guest_loglvl=all"
 # QEMU separates multiboot modules with ',' ("a,,b" for a literal comma).
-dom0_cmd="console=hvc0 earlyprintk=xen rdinit=/init panic=5 xm2p.tests=$tests xm2p.variant=$variant $append"
+dom0_cmd="console=hvc0 earlyprintk=xen rdinit=/init panic=5 log_buf_len=8M xm2p.tests=$tests xm2p.variant=$variant $append"
 say "booting Xen + dom0 ($(basename "$(dirname "$(dirname "$(dirname "$(dirname "$kernel")")")")")) [$name]: tests ${tests//:/ }; console: ${run#"$TOP"/}/console.log, limit ${limit}s"
 start=$(date +%s)
 timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 3072 -smp 2 \
-	-display none -monitor none -no-reboot -serial "file:$run/console.log" \
+	-display none -monitor none -nic none -no-reboot -serial "file:$run/console.log" \
 	-kernel "$BUILD/xen/xen.elf" -append "$xen_cmd" \
 	-initrd "$kernel ${dom0_cmd//,/,,},$BUILD/initrd-$name.cpio" \
 	-drive "file=$run/results.img,if=virtio,format=raw" \

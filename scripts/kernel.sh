@@ -4,6 +4,7 @@
 #   BASELINE=1 kernel.sh pristine base (build/base/linux, a worktree of the
 #                        base tag)                       -> build/base/kernel/
 # Config: allnoconfig + tiny-base + x86 tiny + configs/dom0-test.config
+# + configs/debug.config (unless DEBUG_KERNEL=0)
 # (+ $EXTRA_CONFIG), merged in one pass; regenerated when an input changes.
 . "$(dirname "$0")/common.sh"
 
@@ -41,6 +42,9 @@ kmake() { make -C "$src" O="$out" ARCH=x86 CC="ccache gcc" HOSTCC="ccache gcc" -
 
 frags=("$src/kernel/configs/tiny-base.config" "$src/arch/x86/configs/tiny.config" \
 	"$TOP/configs/dom0-test.config")
+# The debug options (lockdep, atomic-sleep checks, DEBUG_VM, ...) go into
+# every test kernel unless DEBUG_KERNEL=0.
+[ "${DEBUG_KERNEL:-1}" = 0 ] || frags+=("$TOP/configs/debug.config")
 # Options of the series, where this tree has them.
 mkdir -p "$out"
 while read -r line; do

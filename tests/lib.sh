@@ -13,6 +13,26 @@ log()  { echo "[$(date +%H:%M:%S)] $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 
+# What a kernel log must not contain: oopses, warnings, hung tasks, and the
+# reports of the debug options in configs/debug.config.
+SPLAT_RE='blocked for more than|BUG:|Oops|general protection|WARNING: CPU|WARNING: possible|WARNING: suspicious|WARNING: inconsistent|inconsistent lock state|possible recursive locking|possible circular locking|sleeping function called from invalid context|scheduling while atomic|list_add corruption|list_del corruption|ODEBUG:|Bad page|Kernel panic|soft lockup|rcu_sched self-detected stall|rcu: INFO'
+
+# A scenario looks at the kernel messages since its start without clearing
+# the log (dmesg -c would hide them from zz-dom0-health): kmsg_mark at the
+# start, dmesg_since where it checks.
+kmsg_mark() {
+	KMSG_MARK="xm2p-mark-$(cat /proc/sys/kernel/random/uuid)"
+	echo "$KMSG_MARK" > /dev/kmsg
+}
+dmesg_since() { dmesg | sed -n "/${KMSG_MARK:-xm2p-no-mark}/,\$p"; }
+
+# Lockdep switches itself off after its first report; 0 means nothing was
+# checked from then on. True where the kernel has no lockdep.
+lockdep_watching() {
+	[ -e /proc/lockdep_stats ] || return 0
+	[ "$(awk '$1 == "debug_locks:" { print $2 }' /proc/lockdep_stats)" != 0 ]
+}
+
 # Start what Debian's /etc/init.d/xen starts, by hand so that dom0's QEMU
 # gets a QMP socket (needed for O_DIRECT attaches, see README).
 start_xen_daemons() {

@@ -8,7 +8,7 @@ DUR=${XM2P_RACE_SECONDS:-60}
 
 echo 10 > /proc/sys/kernel/hung_task_timeout_secs
 echo 1 > /proc/sys/kernel/hung_task_all_cpu_backtrace 2>/dev/null
-dmesg -c > /dev/null
+kmsg_mark
 img=$PWD/race.img
 truncate -s 256M $img
 file='{"driver": "file", "filename": "'$img'", "aio": "threads", "cache": {"direct": true}}'
@@ -33,7 +33,7 @@ cat reader1.log reader2.log
 qmp device_del '{"id": "xvde"}' >/dev/null
 i=0; while [ -b /dev/xvde ]; do i=$((i+1)); [ $i -gt 120 ] && fail "xvde still there"; sleep 0.5; done
 sleep 1; qmp blockdev-del '{"node-name": "race0"}' >/dev/null
-dmesg > dmesg.log
+dmesg_since > dmesg.log
 if grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING: CPU|Kernel panic|soft lockup' dmesg.log; then
 	fail "kernel reported a hung task or an oops during the race"
 fi

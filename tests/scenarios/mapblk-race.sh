@@ -6,7 +6,7 @@
 . $XM2P/tests/lib.sh
 DUR=${XM2P_RACE_SECONDS:-60}
 echo 10 > /proc/sys/kernel/hung_task_timeout_secs
-dmesg -c > /dev/null
+kmsg_mark
 img=$PWD/race.img
 truncate -s 256M $img
 mapblk_start xvdh $img
@@ -24,7 +24,7 @@ while kill -0 $f 2>/dev/null || kill -0 $r1 2>/dev/null || kill -0 $r2 2>/dev/nu
 		echo "inflight (reads writes): $(cat /sys/block/xvdh/inflight)"
 		kill -USR1 $MAPBLK_PID; sleep 2
 		tail -n 20 mapblk.log
-		dmesg | grep -iE 'grant|blkfront' | tail -n 5
+		dmesg_since | grep -iE 'grant|blkfront' | tail -n 5
 		ps -eo pid,stat,wchan:24,cmd | grep -E 'fio|dd |xen-mapblk' | grep -v grep
 		cat $M2P_DEBUGFS/stats 2>/dev/null | grep -E 'live|batches'
 		kill -9 $f $r1 $r2 2>/dev/null; pkill -9 -f "if=/dev/xvdh"
@@ -36,7 +36,7 @@ done
 wait $f; frc=$?
 cat reader1.log reader2.log
 mapblk_stop xvdh || fail "xen-mapblk did not shut down cleanly"
-dmesg > dmesg.log
+dmesg_since > dmesg.log
 grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING: CPU|Kernel panic|soft lockup' dmesg.log &&
 	fail "hung task or oops during the race"
 [ $frc = 0 ] || { tail -n 20 fio.log; fail "fio verify failed"; }
