@@ -5,10 +5,10 @@
 # loop device's file afterwards, and nothing is left behind.
 # timeout: 600
 . $XM2P/tests/lib.sh
-dmesg -c > /dev/null
+kmsg_mark
 truncate -s 128M phy.img && loop=$(losetup -f --show phy.img) || fail "loop device"
 dd if=/dev/urandom of=pattern bs=1M count=8 status=none
-set0=$(m2p_stat foreign_marks_set || echo 0)
+set0=$(m2p_stat foreign_marks_set || echo 0) added0=$(m2p_stat added || echo 0)
 xl block-attach 0 "phy:$loop,xvde,w" || { losetup -d $loop; fail "xl block-attach"; }
 wait_attached xvde vbd || { xs_cleanup vbd "$(vdev_id xvde)"; losetup -d $loop; fail "no /dev/xvde"; }
 # the pattern goes past the region fio works on
@@ -20,10 +20,11 @@ i=0; while [ -b /dev/xvde ]; do i=$((i + 1)); [ $i -gt 60 ] && fail "/dev/xvde s
 sync
 cmp -n 8388608 pattern phy.img 0 64M || fail "the loop device's file does not hold the pattern"
 losetup -d $loop
-dmesg | grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING: CPU' && fail "oops or hung task"
+dmesg_since | grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING: CPU' && fail "oops or hung task"
 check_no_leaks || fail "leak check"
-# blkback mapped dom0's own pages: with the override on, each mapping must
-# have FOREIGN-marked the local pfn behind it.
+# blkback maps without kmap ops: it adds no override entry and marks
+# nothing (KUnit m2p_test_no_kmap checks that per mapping). What is counted
+# here comes from blkfront's share marks, where the series has them.
+added=$(( $(m2p_stat added || echo 0) - added0 ))
 marks=$(( $(m2p_stat foreign_marks_set || echo 0) - set0 ))
-[ "$(m2p_stat enabled)" = 1 ] && [ $marks -le 0 ] && fail "override on, but no FOREIGN mark set by blkback self-attach"
-echo "ok: blkback self-attach, fio verified ($bw), pattern in the backing file; FOREIGN marks set: $marks"
+echo "ok: blkback self-attach, fio verified ($bw), pattern in the backing file; override entries added: $added, FOREIGN marks set: $marks"
