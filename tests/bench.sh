@@ -41,8 +41,10 @@ bench_target xen-mapblk /dev/xvdc
 mapblk_stop xvdc > mapblk-stop.log 2>&1
 b1=$(m2p_stat map_batches); h1=$(m2p_stat hypercalls); u1=$(m2p_stat unmap_batches)
 reqs=$(sed -n 's/.*stats(exit): requests=\([0-9]*\).*/\1/p' mapblk-stop.log)
-# blkfront's share marks (patch 7) in a domU: the same fio job in a PV guest
-# booted with the override on and with it off, alternated, on a qdisk disk.
+# A domU with a remote backend: the same fio job in a PV guest booted with
+# the override on and with it off, alternated, on a qdisk disk. The series
+# must add no override entry there (blkfront marks nothing since its share
+# marks were dropped); the guest reports its own counter.
 guest_fio() { # $1 = on|off -> "IOPS added_entries" on stdout
 	rm -rf ird guest.log; mkdir -p ird
 	cat > ird/run.sh <<RUN
@@ -108,6 +110,6 @@ if [ -s guest.tsv ]; then
 fi
 if [ -n "$a1" ] && [ "${ios:-0}" -gt 0 ]; then
 	echo
-	echo "qdisk (grant copy, no persistent grants): $ios block requests, $((a1 - a0)) m2p entries added by blkfront's share marks ($(python3 -c "print('%.2f' % (($a1 - $a0) / $ios))") per request), $((q1 - q0)) grant hypercalls by the series in dom0"
+	echo "qdisk (grant copy, no persistent grants): $ios block requests, $((a1 - a0)) m2p entries added in dom0 by its blkfront ($(python3 -c "print('%.2f' % (($a1 - $a0) / $ios))") per request), $((q1 - q0)) grant hypercalls by the series in dom0"
 fi
 echo "ok: bench done (${RT}s per job, TCG: ratios only)"

@@ -24,7 +24,8 @@ dmesg_since | grep -E 'blocked for more than|BUG:|Oops|general protection|WARNIN
 check_no_leaks || fail "leak check"
 # blkback maps without kmap ops: it adds no override entry and marks
 # nothing (KUnit m2p_test_no_kmap checks that per mapping). What is counted
-# here comes from blkfront's share marks, where the series has them.
+# here must stay 0: blkfront marks nothing either.
 added=$(( $(m2p_stat added || echo 0) - added0 ))
 marks=$(( $(m2p_stat foreign_marks_set || echo 0) - set0 ))
+[ "$added" = 0 ] && [ "$marks" = 0 ] || fail "blkback self-attach added $added override entries and set $marks FOREIGN marks; it must add none"
 echo "ok: blkback self-attach, fio verified ($bw), pattern in the backing file; override entries added: $added, FOREIGN marks set: $marks"
