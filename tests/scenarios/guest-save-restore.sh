@@ -1,13 +1,19 @@
 # xl save / xl restore of a PV guest (this project's kernel) with a blkback
 # disk (phy: on a loop device; 6.12 negotiates persistent grants, so the
-# pages stay granted across the save) and a qdisk disk (qcow2). The guest
-# writes 16 MiB to each with O_DIRECT and crc32c headers, says it is ready,
-# is saved (xl save, the guest is gone) and restored, and must then read
-# back and verify what it wrote before the save and write and verify a new
-# region. `xl save` and `xl restore` returning 0 proves nothing: only the
-# guest's read-back after the restore counts. The guest learns that it
-# was restored from a mailbox: dom0 writes a marker into the last MiB of
-# the phy: disk's backing file, which the guest polls with O_DIRECT.
+# pages stay granted across the save) and a qdisk disk (qcow2), three ways:
+#  1. idle: the guest writes 16 MiB to each disk with O_DIRECT and crc32c
+#     headers, is saved (the guest is gone) and restored, then must verify
+#     what it wrote before the save and write and verify a new region;
+#  2. checkpoint (xl save -c, the guest runs on) with rate-limited random
+#     writes in flight on both disks, verified as they go and at the end;
+#  3. xl save + xl restore with the same kind of I/O in flight.
+# `xl save` and `xl restore` returning 0 proves nothing: only the guest's
+# verification counts, and a stage whose I/O ended before its save counts
+# as a failure of the test. The guest learns what dom0 did from a mailbox:
+# dom0 writes a marker per stage into the last MiB of the phy: disk's
+# backing file, which the guest reads with O_DIRECT. At the end the guest
+# prints its own m2p override counters: with remote backends the series
+# must add no entry in a domU.
 # timeout: 1200
 . $XM2P/tests/lib.sh
 [ -x $XM2P/bin/guest-init ] && [ -s $XM2P/bin/guest-kernel ] || skip "guest kernel/init not built"
@@ -40,8 +46,28 @@ for d in xvda xvdb; do
 	echo "GUEST-SR verify-after-restore \$d \$(job \$d before 0 --verify_only)"
 	echo "GUEST-SR after-restore \$d \$(job \$d after 32M --do_verify=1)"
 done
+mailbox() { dd if=/dev/xvda bs=4096 skip=$MB_SKIP count=1 iflag=direct 2>/dev/null | grep -q "$marker-STAGE-\$1"; }
+busy() { # stage offset size: rate-limited random writes on both disks at once
+	for d in xvda xvdb; do
+		( fio --thread --name=busy\$1 --filename=/dev/\$d --direct=1 --ioengine=libaio \
+			--rw=randwrite --bs=4k --iodepth=16 --offset=\$2 --size=\$3 --rate_iops=100 \
+			--verify=crc32c --verify_backlog=128 --verify_fatal=1 --do_verify=1 \
+			> /tmp/busy\$1-\$d.log 2>&1; echo \$? > /tmp/busy\$1-\$d.rc ) &
+	done
+	echo "GUEST-SR stage\$1 started"
+	wait
+	if mailbox \$1; then echo "GUEST-SR stage\$1 overlapped yes"; else echo "GUEST-SR stage\$1 overlapped no"; fi
+	for d in xvda xvdb; do
+		r=\$(cat /tmp/busy\$1-\$d.rc); [ "\$r" = 0 ] || tail -n 5 /tmp/busy\$1-\$d.log
+		echo "GUEST-SR stage\$1 \$d \$r"
+	done
+}
+busy 2 80M 8M
+busy 3 96M 16M
+mkdir -p /sys/kernel/debug && mount -t debugfs debugfs /sys/kernel/debug
+echo "GUEST-SR stats \$(grep -E '^(enabled|added|live_entries):' /sys/kernel/debug/xen/m2p_override/stats 2>/dev/null | tr -d ' ' | tr '\n' ' ')"
 RUN
-guest_initrd guest-initrd sh fio sleep grep cat tail dd || fail "guest initramfs"
+guest_initrd guest-initrd sh fio sleep grep cat tail dd tr mkdir mount || fail "guest initramfs"
 truncate -s 128M phy.img && loop=$(losetup -f --show phy.img) || fail "loop device"
 qemu-img create -q -f qcow2 disk.qcow2 128M || fail "qemu-img create"
 cat > guest.cfg <<CFG
@@ -78,6 +104,31 @@ xl restore state.sav > restore.log 2>&1; rrc=$?
 tail -n 3 restore.log
 [ $rrc = 0 ] || { cleanup; fail "xl restore exited $rrc"; }
 printf '%s\n' "$restored" | dd of=phy.img bs=4096 seek=$MB_SKIP conv=notrunc,fsync status=none
+mailbox() { printf '%s\n' "$marker-STAGE-$1" | dd of=phy.img bs=4096 seek=$MB_SKIP conv=notrunc,fsync status=none; }
+wait_line() { # pattern limit
+	i=0
+	until grep -q "$1" $log 2>/dev/null; do
+		i=$((i + 1)); [ $i -gt $2 ] && return 1
+		xl domid sr-guest > /dev/null 2>&1 || return 1
+		sleep 1
+	done
+}
+# 2: a checkpoint with I/O in flight; the guest runs on.
+if wait_line 'GUEST-SR stage2 started' 600; then
+	sleep 5
+	log "xl save -c"
+	xl save -c sr-guest ckpt.sav > ckpt.log 2>&1 || { tail -n 5 ckpt.log; cleanup; fail "xl save -c exited non-zero"; }
+	xl domid sr-guest > /dev/null 2>&1 || { cleanup; fail "the guest is gone after xl save -c"; }
+	mailbox 2
+fi
+# 3: save and restore with I/O in flight.
+if wait_line 'GUEST-SR stage3 started' 600; then
+	sleep 5
+	log "xl save (I/O in flight)"
+	xl save sr-guest state3.sav > save3.log 2>&1 || { tail -n 5 save3.log; cleanup; fail "xl save (in flight) exited non-zero"; }
+	xl restore state3.sav > restore3.log 2>&1 || { tail -n 5 restore3.log; cleanup; fail "xl restore (in flight) exited non-zero"; }
+	mailbox 3
+fi
 wait_domain_gone sr-guest 900; gone=$?
 sleep 1
 grep -E 'GUEST-SR|guest init|BUG|Oops|error' $log | tail -n 20
@@ -92,7 +143,19 @@ for d in xvda xvdb; do
 	grep -q "GUEST-SR verify-after-restore $d 0" $log || fail "after the restore, data written before the save does not verify on $d"
 	grep -q "GUEST-SR after-restore $d 0" $log || fail "after the restore, write + verify failed on $d"
 done
+for n in 2 3; do
+	grep -q "GUEST-SR stage$n overlapped yes" $log || fail "stage $n: the guest's I/O ended before dom0's save: the test did not test"
+	for d in xvda xvdb; do
+		grep -q "GUEST-SR stage$n $d 0" $log || fail "stage $n (I/O in flight across $( [ $n = 2 ] && echo 'xl save -c' || echo 'xl save + restore')): write + verify failed on $d"
+	done
+done
+stats=$(sed -n 's/^GUEST-SR stats //p' $log | tr -d '\r' | head -n 1)
+case " $stats" in
+*" added:0 "*) ;;
+*" added:"*) fail "the guest's blkfront added override entries with remote backends: $stats" ;;
+*) fail "no m2p override counters from the guest ($stats)" ;;
+esac
 dmesg_since | grep -E "$SPLAT_RE" && fail "dom0 kernel log has errors"
 xenstore-ls /local/domain/0/backend 2>/dev/null | grep -q "frontend-id = \"[1-9]" && fail "backend nodes of the guest left in dom0"
 check_no_leaks || fail "leak check"
-echo "ok: saved ($size bytes) and restored; 16 MiB per disk (blkback phy:, qdisk) written before the save verified after the restore, new writes verified"
+echo "ok: idle save ($size bytes) + restore: 16 MiB per disk (blkback phy:, qdisk) verified after the restore; xl save -c and save + restore with writes in flight: verified; guest's override counters: $stats"

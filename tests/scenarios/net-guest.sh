@@ -50,7 +50,7 @@ rm -f peer.out peer.out.ready peer.out.stop
 python3 $XM2P/tests/netpeer.py $DOM0 $PORT $((SIZE << 20)) "$PWD/peer.out" 700 &
 peer=$!
 i=0; until [ -e peer.out.ready ]; do i=$((i + 1)); [ $i -gt 30 ] && fail "dom0 peer did not start"; sleep 1; done
-before=$(m2p_stat live_entries || echo -) added0=$(m2p_stat added || echo 0)
+before=$(m2p_stat live_entries || echo -) added0=$(m2p_stat added || echo 0) mb0=$(m2p_stat map_batches || echo 0)
 xl create guest.cfg > create.log 2>&1 || { cat create.log; kill $peer; fail "xl create"; }
 wait_domain_gone net-guest 800; gone=$?
 touch peer.out.stop
@@ -72,8 +72,12 @@ gval() { sed -n "s/^GUEST-NET $1 \([^ ]*\).*/\1/p" $log | tr -d '\r' | head -n 1
 dmesg_since | grep -E "$SPLAT_RE" && fail "dom0 kernel log has errors"
 xenstore-ls /local/domain/0/backend 2>/dev/null | grep -q "frontend-id = \"[1-9]" && fail "backend nodes of the guest left in dom0"
 check_no_leaks || fail "leak check"
-# netback maps without kmap ops: the series must add no override entry.
+# netback maps without kmap ops and must add no override entry. The only
+# gntdev mappings in this window are the toolstack's of the guest's rings
+# (xenconsoled maps the console page: 1 entry per guest); 64 MiB through
+# netback would add one per mapped TX slot, tens of thousands.
 added=$(( $(m2p_stat added || echo 0) - added0 ))
-[ $added = 0 ] || fail "netback's grant maps added $added override entries"
+mb=$(( $(m2p_stat map_batches || echo 0) - mb0 ))
+[ $added -le 2 ] || fail "$added override entries added ($mb gntdev map batches) while netback mapped the guest's traffic"
 eth0=$(sed -n 's/^GUEST-NET dev eth0: *//p' $log | tr -d '\r' | head -n 1)
-echo "ok: guest<->dom0 $SIZE MiB each way, sha256 equal; UDP $(val udp_datagrams)/$BURST datagrams of 8000 B; guest eth0 rx $(echo $eth0 | cut -d' ' -f1) B/$(echo $eth0 | cut -d' ' -f2) pkts, tx $(echo $eth0 | cut -d' ' -f9) B/$(echo $eth0 | cut -d' ' -f10) pkts; m2p live entries $before -> $(m2p_stat live_entries || echo -), entries added $added"
+echo "ok: guest<->dom0 $SIZE MiB each way, sha256 equal; UDP $(val udp_datagrams)/$BURST datagrams of 8000 B; guest eth0 rx $(echo $eth0 | cut -d' ' -f1) B/$(echo $eth0 | cut -d' ' -f2) pkts, tx $(echo $eth0 | cut -d' ' -f9) B/$(echo $eth0 | cut -d' ' -f10) pkts; m2p live entries $before -> $(m2p_stat live_entries || echo -), entries added $added by $mb gntdev map batches (the guest's console ring)"
