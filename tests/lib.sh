@@ -250,6 +250,21 @@ guest_initrd() {
 	(cd ird && find . -mindepth 1 | cpio --quiet -o -H newc) | gzip -1 > "$out"
 }
 
+# guest.cfg for a PV guest running this project's kernel with ./guest-initrd
+# (see guest_initrd): $1 = name, $2 = memory in MiB, then extra config
+# lines (disk = [...], vif = [...]).
+pv_guest_cfg() {
+	g_name=$1 g_mem=$2
+	shift 2
+	{
+		printf 'name = "%s"\ntype = "pv"\nmemory = %s\nvcpus = 1\n' "$g_name" "$g_mem"
+		printf 'kernel = "%s"\nramdisk = "%s"\n' "$XM2P/bin/guest-kernel" "$PWD/guest-initrd"
+		printf 'extra = "console=hvc0 rdinit=/init"\n'
+		for l in "$@"; do printf '%s\n' "$l"; done
+		printf 'on_poweroff = "destroy"\non_crash = "destroy"\n'
+	} > guest.cfg
+}
+
 # Wait until domain $1 is gone; $2 = limit (s). Destroys it on timeout.
 wait_domain_gone() {
 	i=0

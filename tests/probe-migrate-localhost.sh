@@ -20,21 +20,14 @@ echo "GUEST-MIG fio \$r"
 RUN
 guest_initrd guest-initrd sh fio sleep grep cat tail || fail "guest initramfs"
 truncate -s 64M phy.img && loop=$(losetup -f --show phy.img) || fail "loop device"
-cat > guest.cfg <<CFG
-name = "mig-guest"
-type = "pv"
-memory = 256
-vcpus = 1
-kernel = "$XM2P/bin/guest-kernel"
-ramdisk = "$PWD/guest-initrd"
-extra = "console=hvc0 rdinit=/init"
-disk = [ 'phy:$loop,xvda,w' ]
-on_poweroff = "destroy"
-on_crash = "destroy"
-CFG
+pv_guest_cfg mig-guest 384 "disk = [ 'phy:$loop,xvda,w' ]"
 log=/var/log/xen/console/guest-mig-guest.log
 xl create guest.cfg > create.log 2>&1 || { cat create.log; losetup -d $loop; fail "xl create"; }
-i=0; until grep -q 'GUEST-MIG started' $log 2>/dev/null; do i=$((i + 1)); [ $i -gt 300 ] && break; sleep 1; done
+i=0; until grep -q 'GUEST-MIG started' $log 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -gt 300 ] || ! xl domid mig-guest > /dev/null 2>&1 && { tail -n 30 $log; losetup -d $loop; fail "the guest never started its I/O"; }
+	sleep 1
+done
 sleep 5
 log "xl migrate to this host"
 timeout 300 xl migrate -s '' mig-guest "xl migrate-receive" > migrate.log 2>&1; rc=$?

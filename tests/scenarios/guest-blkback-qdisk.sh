@@ -28,18 +28,7 @@ RUN
 guest_initrd guest-initrd sh fio sleep grep cat tr || fail "guest initramfs"
 truncate -s 128M phy.img && loop=$(losetup -f --show phy.img) || fail "loop device"
 qemu-img create -q -f qcow2 disk.qcow2 128M || fail "qemu-img create"
-cat > guest.cfg <<CFG
-name = "fio-guest"
-type = "pv"
-memory = 384
-vcpus = 1
-kernel = "$XM2P/bin/guest-kernel"
-ramdisk = "$PWD/guest-initrd"
-extra = "console=hvc0 rdinit=/init"
-disk = [ 'phy:$loop,xvda,w', 'format=qcow2,vdev=xvdb,access=rw,backendtype=qdisk,target=$PWD/disk.qcow2' ]
-on_poweroff = "destroy"
-on_crash = "destroy"
-CFG
+pv_guest_cfg fio-guest 384 "disk = [ 'phy:$loop,xvda,w', 'format=qcow2,vdev=xvdb,access=rw,backendtype=qdisk,target=$PWD/disk.qcow2' ]"
 before_live=$(m2p_stat live_entries || echo -)
 xl create guest.cfg > create.log 2>&1 || { cat create.log; losetup -d $loop; fail "xl create"; }
 wait_domain_gone fio-guest 800; gone=$?

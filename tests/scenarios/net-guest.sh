@@ -34,18 +34,7 @@ echo "GUEST-NET udp-sent $BURST"
 grep eth0 /proc/net/dev | tr -s ' ' | sed 's/^ */GUEST-NET dev /'
 RUN
 guest_initrd guest-initrd sh bash ip head cat sha256sum cut wc dd sleep grep tr sed || fail "guest initramfs"
-cat > guest.cfg <<CFG
-name = "net-guest"
-type = "pv"
-memory = 384
-vcpus = 1
-kernel = "$XM2P/bin/guest-kernel"
-ramdisk = "$PWD/guest-initrd"
-extra = "console=hvc0 rdinit=/init"
-vif = [ 'bridge=xenbr0,mac=00:16:3e:4d:77:02' ]
-on_poweroff = "destroy"
-on_crash = "destroy"
-CFG
+pv_guest_cfg net-guest 384 "vif = [ 'bridge=xenbr0,mac=00:16:3e:4d:77:02' ]"
 rm -f peer.out peer.out.ready peer.out.stop
 python3 $XM2P/tests/netpeer.py $DOM0 $PORT $((SIZE << 20)) "$PWD/peer.out" 700 &
 peer=$!
