@@ -160,7 +160,7 @@ m2p_stat() { # $1 = field name in the stats file
 check_no_leaks() {
 	[ -r $M2P_DEBUGFS/leaks ] || return 0
 	if [ -s $M2P_DEBUGFS/leaks ]; then
-		echo "FOREIGN marks without an override:"; head -n 20 $M2P_DEBUGFS/leaks
+		echo "leaked grant mappings or override entries:"; head -n 20 $M2P_DEBUGFS/leaks
 		return 1
 	fi
 }

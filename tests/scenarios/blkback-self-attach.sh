@@ -8,7 +8,7 @@
 kmsg_mark
 truncate -s 128M phy.img && loop=$(losetup -f --show phy.img) || fail "loop device"
 dd if=/dev/urandom of=pattern bs=1M count=8 status=none
-set0=$(m2p_stat foreign_marks_set || echo 0) added0=$(m2p_stat added || echo 0)
+added0=$(m2p_stat added || echo 0)
 xl block-attach 0 "phy:$loop,xvde,w" || { losetup -d $loop; fail "xl block-attach"; }
 wait_attached xvde vbd || { xs_cleanup vbd "$(vdev_id xvde)"; losetup -d $loop; fail "no /dev/xvde"; }
 # the pattern goes past the region fio works on
@@ -22,10 +22,9 @@ cmp -n 8388608 pattern phy.img 0 64M || fail "the loop device's file does not ho
 losetup -d $loop
 dmesg_since | grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING: CPU' && fail "oops or hung task"
 check_no_leaks || fail "leak check"
-# blkback maps without kmap ops: it adds no override entry and marks
-# nothing (KUnit m2p_test_no_kmap checks that per mapping). What is counted
-# here must stay 0: blkfront marks nothing either.
+# blkback maps without kmap ops: it adds no override entry (KUnit
+# m2p_test_no_kmap checks that per mapping). What is counted here must
+# stay 0.
 added=$(( $(m2p_stat added || echo 0) - added0 ))
-marks=$(( $(m2p_stat foreign_marks_set || echo 0) - set0 ))
-[ "$added" = 0 ] && [ "$marks" = 0 ] || fail "blkback self-attach added $added override entries and set $marks FOREIGN marks; it must add none"
-echo "ok: blkback self-attach, fio verified ($bw), pattern in the backing file; override entries added: $added, FOREIGN marks set: $marks"
+[ "$added" = 0 ] || fail "blkback self-attach added $added override entries; it must add none"
+echo "ok: blkback self-attach, fio verified ($bw), pattern in the backing file; override entries added: $added"

@@ -2,7 +2,7 @@
 # /dev/xvdi, then the device is detached the way a toolstack detaches a
 # dead backend (backend state Closing, then the nodes are removed). Dom0
 # must survive, gntdev must have dropped every mapping of the dead process
-# (no FOREIGN mark left), and the frontend must fail the outstanding I/O
+# (no grant mapping or override entry left), and the frontend must fail the outstanding I/O
 # rather than leave fio hanging forever. Unpatched 6.12 fails here by
 # hanging the xenwatch thread, which wedges every later xenbus operation in
 # dom0: so this scenario runs last.

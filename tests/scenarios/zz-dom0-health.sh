@@ -11,4 +11,4 @@ if grep -E "$SPLAT_RE" dmesg.log; then
 fi
 lockdep_watching || fail "lockdep switched itself off during this boot: nothing after its first report was checked"
 check_no_leaks || fail "leak check"
-echo "ok: dom0 log clean$(lockdep_watching && [ -e /proc/lockdep_stats ] && echo ', lockdep on')$( [ -d $M2P_DEBUGFS ] && echo ', no leaked FOREIGN marks')"
+echo "ok: dom0 log clean$(lockdep_watching && [ -e /proc/lockdep_stats ] && echo ', lockdep on')$( [ -d $M2P_DEBUGFS ] && echo ', no leaked grant mappings or override entries')"
