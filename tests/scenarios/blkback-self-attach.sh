@@ -20,7 +20,7 @@ i=0; while [ -b /dev/xvde ]; do i=$((i + 1)); [ $i -gt 60 ] && fail "/dev/xvde s
 sync
 cmp -n 8388608 pattern phy.img 0 64M || fail "the loop device's file does not hold the pattern"
 losetup -d $loop
-dmesg_since | grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING: CPU' && fail "oops or hung task"
+dmesg_since | grep -E "$OOPS_RE" && fail "oops or hung task"
 check_no_leaks || fail "leak check"
 # blkback maps without kmap ops: it adds no override entry (KUnit
 # m2p_test_no_kmap checks that per mapping). What is counted here must

@@ -34,7 +34,7 @@ qmp device_del '{"id": "xvde"}' >/dev/null
 i=0; while [ -b /dev/xvde ]; do i=$((i+1)); [ $i -gt 120 ] && fail "xvde still there"; sleep 0.5; done
 sleep 1; qmp blockdev-del '{"node-name": "race0"}' >/dev/null
 dmesg_since > dmesg.log
-if grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING: CPU|Kernel panic|soft lockup' dmesg.log; then
+if grep -E "$OOPS_RE" dmesg.log; then
 	fail "kernel reported a hung task or an oops during the race"
 fi
 [ $frc = 0 ] || { tail -n 20 fio.log; fail "fio verify failed"; }

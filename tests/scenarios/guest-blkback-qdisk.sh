@@ -41,7 +41,7 @@ grep -q "marker $marker" $log || { tail -n 40 $log; fail "no marker in the guest
 for d in xvda xvdb; do
 	grep -q "GUEST-FIO $d write+verify=0 read=0" $log || fail "fio in the guest failed on $d"
 done
-dmesg_since | grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING: CPU' && fail "dom0 oops or hung task"
+dmesg_since | grep -E "$OOPS_RE" && fail "dom0 oops or hung task"
 xenstore-ls /local/domain/0/backend 2>/dev/null | grep -q "frontend-id = \"[1-9]" && fail "backend nodes of the guest left in dom0"
 check_no_leaks || fail "leak check"
 echo "ok: guest fio on blkback (phy:) and qdisk verified: $(grep -o -E 'GUEST-FIO xvd[ab] .*' $log | sed 's/write+verify=0 read=0 //' | paste -sd';'); m2p live entries $before_live -> $(m2p_stat live_entries || echo -)"

@@ -43,6 +43,6 @@ wait $f; frc=$?
 grep -E 'error|err=' fio.log | head -n 5
 [ $frc != 0 ] || fail "fio reported success for I/O the dead backend never completed"
 i=0; while [ -b /dev/xvdi ]; do i=$((i + 1)); [ $i -gt 60 ] && fail "/dev/xvdi still there 30 s after removal"; sleep 0.5; done
-dmesg_since | grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING: CPU|soft lockup' && fail "oops or hung task in dom0"
+dmesg_since | grep -E "$OOPS_RE" && fail "oops or hung task in dom0"
 check_no_leaks || fail "leak check"
 echo "ok: backend SIGKILLed mid-I/O, detached; fio failed with errors (rc $frc), no hang, no leak; live overrides $(m2p_stat live_entries || echo -)"

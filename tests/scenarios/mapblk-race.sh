@@ -37,7 +37,7 @@ wait $f; frc=$?
 cat reader1.log reader2.log
 mapblk_stop xvdh || fail "xen-mapblk did not shut down cleanly"
 dmesg_since > dmesg.log
-grep -E 'blocked for more than|BUG:|Oops|general protection|WARNING: CPU|Kernel panic|soft lockup' dmesg.log &&
+grep -E "$OOPS_RE" dmesg.log &&
 	fail "hung task or oops during the race"
 [ $frc = 0 ] || { tail -n 20 fio.log; fail "fio verify failed"; }
 grep -q 'dd failed' reader1.log reader2.log && fail "buffered reader failed"
