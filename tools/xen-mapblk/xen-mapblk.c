@@ -64,6 +64,8 @@ static struct {
 	unsigned int max_ring_order;
 	bool readonly;
 	bool buffered;
+	bool discard;		/* advertise feature-discard, discard-secure */
+	bool hold_discard;	/* never answer a discard (a backend dying) */
 	bool no_create;
 	bool no_fe_nodes;
 	bool replace;
@@ -154,6 +156,7 @@ static struct {
 	unsigned long long requests, reads, writes, flushes;
 	unsigned long long segments, map_calls, map_errors, unmap_errors;
 	unsigned long long io_errors, errors, eopnotsupp, rejections;
+	unsigned long long discards, secure_discards, held;
 	unsigned long long bytes_read, bytes_written, unconsumed_failed;
 	/* event loop: wakeups, notifications, what the idle check found */
 	unsigned long long kicks, aio_wakeups, notifies;
@@ -183,12 +186,14 @@ static void print_stats(const char *when)
 		"unmap_errors=%llu io_errors=%llu errors=%llu eopnotsupp=%llu "
 		"rejections=%llu bytes_read=%llu bytes_written=%llu "
 		"unconsumed_failed=%llu kicks=%llu aio_wakeups=%llu notifies=%llu "
-		"missed_kicks=%llu missed_completions=%llu renotifies=%llu\n", when,
+		"missed_kicks=%llu missed_completions=%llu renotifies=%llu "
+		"discards=%llu secure_discards=%llu held=%llu\n", when,
 		st.requests, st.reads, st.writes, st.flushes, st.segments,
 		st.map_calls, st.map_errors, st.unmap_errors, st.io_errors,
 		st.errors, st.eopnotsupp, st.rejections, st.bytes_read,
 		st.bytes_written, st.unconsumed_failed, st.kicks, st.aio_wakeups,
-		st.notifies, st.missed_kicks, st.missed_completions, st.renotifies);
+		st.notifies, st.missed_kicks, st.missed_completions, st.renotifies,
+		st.discards, st.secure_discards, st.held);
 }
 
 static const char *op_name(unsigned int op)
@@ -418,6 +423,12 @@ static int write_be_features(xs_transaction_t t)
 	    xs_printf(t, b, "sector-size", "512") ||
 	    xs_printf(t, b, "sectors", "%" PRIu64, g.sectors) ||
 	    xs_printf(t, b, "info", "%u", opt.readonly ? VDISK_READONLY : 0))
+		return -1;
+	if (opt.discard &&
+	    (xs_printf(t, b, "feature-discard", "1") ||
+	     xs_printf(t, b, "discard-secure", "1") ||
+	     xs_printf(t, b, "discard-granularity", "4096") ||
+	     xs_printf(t, b, "discard-alignment", "0")))
 		return -1;
 	return 0;
 }
@@ -786,6 +797,64 @@ static void do_flush(const blkif_request_t *req)
 	respond(req->id, req->operation, status);
 }
 
+/*
+ * Discard: punch a hole (a secure discard too: the range reads as zeroes
+ * afterwards).  With --hold-discard the request is never answered, as by a
+ * backend that dies with it pending; a clean stop fails held ones.
+ */
+#define MAX_HELD	64
+static struct {
+	uint64_t id;
+	uint8_t op;
+} held[MAX_HELD];
+static unsigned int nheld;
+
+static void do_discard(const blkif_request_t *req)
+{
+	const blkif_request_discard_t *d = (const void *)req;
+	off_t off = (off_t)d->sector_number * 512;
+	off_t len = (off_t)d->nr_sectors * 512;
+	int16_t status = BLKIF_RSP_OKAY;
+
+	st.discards++;
+	if (d->flag & BLKIF_DISCARD_SECURE)
+		st.secure_discards++;
+	if (opt.hold_discard && nheld < MAX_HELD) {
+		held[nheld].id = req->id;
+		held[nheld].op = req->operation;
+		nheld++;
+		st.held++;
+		logmsg("holding %sdiscard id=%" PRIu64 " sectors %" PRIu64 "+%" PRIu64,
+		       d->flag & BLKIF_DISCARD_SECURE ? "secure " : "",
+		       (uint64_t)req->id, (uint64_t)d->sector_number,
+		       (uint64_t)d->nr_sectors);
+		return;
+	}
+	if (opt.readonly) {
+		status = BLKIF_RSP_ERROR;
+	} else if ((uint64_t)d->sector_number + d->nr_sectors > g.sectors ||
+		   fallocate(g.img_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			     off, len) < 0) {
+		logmsg("discard id=%" PRIu64 " failed: %s", (uint64_t)req->id,
+		       (uint64_t)d->sector_number + d->nr_sectors > g.sectors ?
+		       "beyond the end" : strerror(errno));
+		st.io_errors++;
+		status = BLKIF_RSP_ERROR;
+	}
+	respond(req->id, req->operation, status);
+}
+
+static void release_held(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < nheld; i++)
+		respond(held[i].id, held[i].op, BLKIF_RSP_ERROR);
+	if (nheld)
+		logmsg("failed %u held discard(s) at stop", nheld);
+	nheld = 0;
+}
+
 static void handle_request(const blkif_request_t *req)
 {
 	st.requests++;
@@ -808,7 +877,10 @@ static void handle_request(const blkif_request_t *req)
 		reject(req, BLKIF_RSP_EOPNOTSUPP, "barrier not supported (feature-barrier=0)");
 		break;
 	case BLKIF_OP_DISCARD:
-		reject(req, BLKIF_RSP_EOPNOTSUPP, "discard not supported (not advertised)");
+		if (opt.discard)
+			do_discard(req);
+		else
+			reject(req, BLKIF_RSP_EOPNOTSUPP, "discard not supported (not advertised)");
 		break;
 	case BLKIF_OP_INDIRECT:
 		reject(req, BLKIF_RSP_EOPNOTSUPP, "indirect not supported (not advertised)");
@@ -1336,6 +1408,8 @@ static void shutdown_backend(void)
 
 	if (g.be_state < XenbusStateClosing)
 		set_be_state(XenbusStateClosing);
+	if (was_connected)
+		release_held();
 
 	/* no new requests from here on; finish what is in flight */
 	while (g.inflight) {
@@ -1402,6 +1476,10 @@ static void usage(FILE *f)
 "  --max-ring-order N      advertised max-ring-page-order, 0..%d (default %d)\n"
 "  --readonly              export read-only (mode=r, info=VDISK_READONLY)\n"
 "  --buffered              do not use O_DIRECT (debugging only)\n"
+"  --discard               advertise feature-discard and discard-secure; a\n"
+"                          discard punches a hole in the image\n"
+"  --hold-discard          with --discard: never answer a discard (tests of a\n"
+"                          backend that dies with discards pending)\n"
 "  --no-xenstore-create    nodes were pre-created by a script: only write the\n"
 "                          backend feature/size nodes and state; remove nothing\n"
 "  --no-frontend-nodes     create only the backend directory; the frontend\n"
@@ -1430,6 +1508,7 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 enum {
 	O_FE = 256, O_BE, O_DEVID, O_IMAGE, O_KIND, O_TYPE, O_ORDER, O_RO,
 	O_BUFFERED, O_NOCREATE, O_NOFE, O_REPLACE, O_STATS, O_PIDFILE, O_DAEMON,
+	O_DISCARD, O_HOLD_DISCARD,
 };
 
 static void parse_args(int argc, char **argv)
@@ -1444,6 +1523,8 @@ static void parse_args(int argc, char **argv)
 		{ "max-ring-order", required_argument, NULL, O_ORDER },
 		{ "readonly", no_argument, NULL, O_RO },
 		{ "buffered", no_argument, NULL, O_BUFFERED },
+		{ "discard", no_argument, NULL, O_DISCARD },
+		{ "hold-discard", no_argument, NULL, O_HOLD_DISCARD },
 		{ "no-xenstore-create", no_argument, NULL, O_NOCREATE },
 		{ "no-frontend-nodes", no_argument, NULL, O_NOFE },
 		{ "replace", no_argument, NULL, O_REPLACE },
@@ -1494,6 +1575,8 @@ static void parse_args(int argc, char **argv)
 			break;
 		case O_RO: opt.readonly = true; break;
 		case O_BUFFERED: opt.buffered = true; break;
+		case O_DISCARD: opt.discard = true; break;
+		case O_HOLD_DISCARD: opt.discard = opt.hold_discard = true; break;
 		case O_NOCREATE: opt.no_create = true; break;
 		case O_NOFE: opt.no_fe_nodes = true; break;
 		case O_REPLACE: opt.replace = true; break;
