@@ -4,7 +4,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: help deps source tree export kernel kernel-base rootfs xen programs \
-	run check check-matrix bench checkpatch bisect-check distro-build clean distclean
+	run check check-matrix bench checkpatch bisect-check distro-build standalone-check clean distclean
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -47,6 +47,9 @@ bench:
 ## check-matrix every scenario on all three kernels (longer than the CI budget)
 check-matrix:
 	@CHECK_MATRIX=1 $(S)/check.sh
+## standalone-check  6.12 plus only the leading standalone fixes: build, boot
+standalone-check:
+	@$(S)/standalone-check.sh
 ## checkpatch    scripts/checkpatch.pl --strict on every patch of the series
 checkpatch:
 	@$(S)/checkpatch.sh

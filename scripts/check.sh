@@ -11,6 +11,7 @@
 #   CHECK_TESTS=all                    which scenarios (every kernel)
 #   CHECK_MATRIX=1                     every scenario on every kernel
 #   BASELINE=1                         every scenario, unpatched base only
+#   CHECK_STANDALONE=1                 6.12 + the standalone fixes only, booted
 #   CHECK_BISECT=1 CHECK_DISTRO=1      the series-hygiene builds (every prefix;
 #                                      Debian's config with W=1 and sparse):
 #                                      on with CHECK_MATRIX=1, off otherwise, so
@@ -169,6 +170,20 @@ if [ "${CHECK_DISTRO:-${CHECK_MATRIX:-0}}" = 1 ] && [ -s "$TOP/patches/series" ]
 		record distro-config-build PASS "$(tail -n 1 "$out/distro.log" | sed 's/^==> //')"
 	else
 		tail -n 20 "$out/distro.log"; record distro-config-build FAIL "$(tail -n 1 "$out/distro.log")"
+	fi
+fi
+
+if [ "${CHECK_STANDALONE:-${CHECK_MATRIX:-0}}" = 1 ] && [ -s "$TOP/patches/series" ]; then
+	stage "standalone: 6.12 plus the first $STANDALONE_FIXES patches, built and booted"
+	"$TOP/scripts/standalone-check.sh" > "$out/standalone.log" 2>&1
+	s=$BUILD/runs/standalone/results/summary
+	if [ -s "$s" ]; then
+		while read -r name verdict took rest; do
+			[ "$verdict" = PASS ] && v=PASS || v=FAIL
+			record "standalone/$name" $v "$took $rest"
+		done < "$s"
+	else
+		tail -n 20 "$out/standalone.log"; record standalone/boot FAIL "$(tail -n 1 "$out/standalone.log")"
 	fi
 fi
 

@@ -9,6 +9,9 @@ LINUX_SOURCE_VERSION=${LINUX_SOURCE_VERSION:-6.12.117-1~deb12u1}
 XEN_PKG=${XEN_PKG:-xen-hypervisor-4.17-amd64}
 TREE=$BUILD/linux            # scratch git tree: base commit + series
 BASE_TAG=xen-m2p-base        # tag on the pristine-source commit
+# The first N patches of patches/series are fixes of 6.12 that stand alone
+# (no override code); scripts/standalone-check.sh builds and boots them so.
+STANDALONE_FIXES=${STANDALONE_FIXES:-3}
 
 say()  { printf '==> %s\n' "$*"; }
 die()  { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
