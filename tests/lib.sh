@@ -52,6 +52,12 @@ start_xen_daemons() {
 	$XENDIR/xen-init-dom0 || return 1
 	$XENDIR/xenconsoled --pid-file /run/xenconsoled.pid \
 		--log=guest --log-dir=/var/log/xen/console || return 1
+	start_qemu_dom0 || return 1
+	echo "xenstored, xenconsoled, qemu-dom0 (pid $(cat /run/qemu-dom0.pid)) running"
+}
+
+# dom0's QEMU, the qdisk backend of every local attach libxl makes.
+start_qemu_dom0() {
 	$QEMU_DM -xen-domid 0 -xen-attach -name dom0 -nographic -M xenpv \
 		-daemonize -monitor none -serial none -parallel none \
 		-qmp unix:$QMP_SOCK,server=on,wait=off \
@@ -59,7 +65,6 @@ start_xen_daemons() {
 	# libxl refuses a qdisk backend for dom0 until it can find the device
 	# model's pid here; Debian's init script does not write it.
 	xenstore-write /local/domain/0/image/device-model-pid "$(cat /run/qemu-dom0.pid)"
-	echo "xenstored, xenconsoled, qemu-dom0 (pid $(cat /run/qemu-dom0.pid)) running"
 }
 
 # $1 = /dev/xvdX, $2 = timeout (s). Under TCG the node can show up many
