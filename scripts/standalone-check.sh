@@ -29,7 +29,7 @@ git -C "$TREE" log --reverse --format='    %s' "$BASE_TAG..$c"
 KSRC=$wt KOUT=$BUILD/standalone/kernel KWHAT="6.12 + $n standalone fixes" "$TOP/scripts/kernel.sh"
 "$TOP/scripts/boot.sh" --name standalone --variant standalone \
 	--kernel "$BUILD/standalone/kernel/arch/x86/boot/bzImage" \
-	--tests "${STANDALONE_TESTS:-mapblk-attach blkback-self-attach zz-dom0-health mapblk-dead-discard mapblk-kill}" \
+	--tests "${STANDALONE_TESTS:-mapblk-attach blkback-self-attach live-backend-removal zz-dom0-health mapblk-closed-pending mapblk-dead-discard mapblk-kill}" \
 	--timeout "${STANDALONE_TIMEOUT:-1800}"
 s=$BUILD/runs/standalone/results/summary
 [ -s "$s" ] || die "no results from the standalone boot"

@@ -222,6 +222,15 @@ CFG
 # xen-mapblk (tools/xen-mapblk): the project's mapping backend. It uses the
 # backend kind "vbd3" so that neither blkback nor QEMU claims its nodes.
 MAPBLK=${MAPBLK:-$XM2P/bin/xen-mapblk}
+# Wait up to $2 seconds for process $1 to exit: 0 once it has, 1 if it is
+# still running (the caller says what that means and collects evidence).
+wait_exit() { # $1 = pid, $2 = seconds
+	_dl=$(( $(date +%s) + $2 ))
+	while kill -0 "$1" 2>/dev/null; do
+		[ "$(date +%s)" -lt $_dl ] || return 1
+		sleep 1
+	done
+}
 mapblk_start() { # $1 = vdev, $2 = image, rest: extra options; sets MAPBLK_PID
 	[ -x $MAPBLK ] || skip "xen-mapblk not built"
 	vdev=$1 image=$2; shift 2
@@ -263,12 +272,12 @@ guest_initrd() {
 
 # guest.cfg for a PV guest running this project's kernel with ./guest-initrd
 # (see guest_initrd): $1 = name, $2 = memory in MiB, then extra config
-# lines (disk = [...], vif = [...]).
+# lines (disk = [...], vif = [...]). GUEST_TYPE=pvh makes it a PVH guest.
 pv_guest_cfg() {
 	g_name=$1 g_mem=$2
 	shift 2
 	{
-		printf 'name = "%s"\ntype = "pv"\nmemory = %s\nvcpus = 1\n' "$g_name" "$g_mem"
+		printf 'name = "%s"\ntype = "%s"\nmemory = %s\nvcpus = 1\n' "$g_name" "${GUEST_TYPE:-pv}" "$g_mem"
 		printf 'kernel = "%s"\nramdisk = "%s"\n' "$XM2P/bin/guest-kernel" "$PWD/guest-initrd"
 		printf 'extra = "console=hvc0 rdinit=/init"\n'
 		for l in "$@"; do printf '%s\n' "$l"; done

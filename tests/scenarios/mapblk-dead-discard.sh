@@ -42,9 +42,7 @@ dead_discard() {
 		i=$((i + 1)); [ $i -gt 20 ] && break; sleep 0.5
 	done
 	xenstore-rm $be; xenstore-rm $fe
-	deadline=$(( $(date +%s) + 60 ))
-	while kill -0 $d 2>/dev/null && [ "$(date +%s)" -lt $deadline ]; do sleep 1; done
-	if kill -0 $d 2>/dev/null; then
+	if ! wait_exit $d 60; then
 		ps -eo pid,stat,wchan:32,cmd | grep -E 'blkdiscard|xenwatch' | grep -v grep
 		dmesg_since | grep -E "$OOPS_RE" -A 30 | head -n 80
 		fail "$kind: the discard was still pending 60 s after the backend died and the device was removed"

@@ -31,9 +31,7 @@ until [ "$(xenstore-read $fe/state 2>/dev/null)" = 6 ]; do
 done
 echo "frontend state $(xenstore-read $fe/state 2>/dev/null); in flight: $(cat /sys/block/xvdi/inflight 2>/dev/null)"
 xenstore-rm $be; xenstore-rm $fe
-deadline=$(( $(date +%s) + 120 ))
-while kill -0 $f 2>/dev/null && [ "$(date +%s)" -lt $deadline ]; do sleep 2; done
-if kill -0 $f 2>/dev/null; then
+if ! wait_exit $f 120; then
 	echo "in flight: $(cat /sys/block/xvdi/inflight 2>/dev/null)"
 	ps -eo pid,stat,wchan:32,cmd | grep -E 'fio|xenwatch|xenbus' | grep -v grep
 	cat /proc/$f/stack 2>/dev/null

@@ -66,6 +66,8 @@ static struct {
 	bool buffered;
 	bool discard;		/* advertise feature-discard, discard-secure */
 	bool hold_discard;	/* never answer a discard (a backend dying) */
+	bool hold_writes;	/* never answer a write either */
+	unsigned int stall_ms;	/* wait before mapping each read/write */
 	bool no_create;
 	bool no_fe_nodes;
 	bool replace;
@@ -122,6 +124,7 @@ static struct {
 	/* ring */
 	bool connected;
 	bool ring_broken;
+	bool abandoned;		/* SIGUSR2: Closed, nothing answered */
 	void *ring_map;
 	unsigned int ring_pages;
 	blkif_back_ring_t ring;
@@ -663,6 +666,33 @@ static void pend_free(int i)
 /* ------------------------------------------------------------------ */
 /* request handling                                                    */
 
+/*
+ * Requests held unanswered, as by a backend that dies with them pending:
+ * discards with --hold-discard, writes (their grants never mapped) with
+ * --hold-writes (reads are served: a new disk's partition scan reads).
+ * A clean stop fails them.  A ring holds at most 32 << MAX_RING_ORDER
+ * requests.
+ */
+#define MAX_HELD	(32 << MAX_RING_ORDER)
+static struct {
+	uint64_t id;
+	uint8_t op;
+} held[MAX_HELD];
+static unsigned int nheld;
+
+static bool hold(const blkif_request_t *req, const char *what)
+{
+	if (nheld >= MAX_HELD)
+		return false;
+	held[nheld].id = req->id;
+	held[nheld].op = req->operation;
+	nheld++;
+	st.held++;
+	logmsg("holding %s id=%" PRIu64 " sector %" PRIu64, what,
+	       (uint64_t)req->id, (uint64_t)req->sector_number);
+	return true;
+}
+
 static void start_rw(const blkif_request_t *req, bool write, bool sync_after)
 {
 	unsigned int nseg = req->nr_segments, i;
@@ -707,6 +737,11 @@ static void start_rw(const blkif_request_t *req, bool write, bool sync_after)
 		reject(req, BLKIF_RSP_ERROR, "write to read-only device");
 		return;
 	}
+	if (opt.hold_writes && write && hold(req, "write"))
+		return;
+	/* A slow backend: the request sits read but unmapped for a while. */
+	if (opt.stall_ms)
+		sleep_ms(opt.stall_ms);
 
 	idx = pend_alloc();
 	if (idx < 0) {	/* cannot happen: ring-size slots, index checks */
@@ -799,16 +834,8 @@ static void do_flush(const blkif_request_t *req)
 
 /*
  * Discard: punch a hole (a secure discard too: the range reads as zeroes
- * afterwards).  With --hold-discard the request is never answered, as by a
- * backend that dies with it pending; a clean stop fails held ones.
+ * afterwards), or hold it with --hold-discard.
  */
-#define MAX_HELD	64
-static struct {
-	uint64_t id;
-	uint8_t op;
-} held[MAX_HELD];
-static unsigned int nheld;
-
 static void do_discard(const blkif_request_t *req)
 {
 	const blkif_request_discard_t *d = (const void *)req;
@@ -819,17 +846,9 @@ static void do_discard(const blkif_request_t *req)
 	st.discards++;
 	if (d->flag & BLKIF_DISCARD_SECURE)
 		st.secure_discards++;
-	if (opt.hold_discard && nheld < MAX_HELD) {
-		held[nheld].id = req->id;
-		held[nheld].op = req->operation;
-		nheld++;
-		st.held++;
-		logmsg("holding %sdiscard id=%" PRIu64 " sectors %" PRIu64 "+%" PRIu64,
-		       d->flag & BLKIF_DISCARD_SECURE ? "secure " : "",
-		       (uint64_t)req->id, (uint64_t)d->sector_number,
-		       (uint64_t)d->nr_sectors);
+	if (opt.hold_discard &&
+	    hold(req, d->flag & BLKIF_DISCARD_SECURE ? "secure discard" : "discard"))
 		return;
-	}
 	if (opt.readonly) {
 		status = BLKIF_RSP_ERROR;
 	} else if ((uint64_t)d->sector_number + d->nr_sectors > g.sectors ||
@@ -851,7 +870,7 @@ static void release_held(void)
 	for (i = 0; i < nheld; i++)
 		respond(held[i].id, held[i].op, BLKIF_RSP_ERROR);
 	if (nheld)
-		logmsg("failed %u held discard(s) at stop", nheld);
+		logmsg("failed %u held request(s) at stop", nheld);
 	nheld = 0;
 }
 
@@ -1330,7 +1349,7 @@ static void check_xenstore(void)
 	}
 	if (!g.connected) {
 		if (fst == XenbusStateInitialised || fst == XenbusStateConnected) {
-			if (g.ring_broken)
+			if (g.ring_broken || g.abandoned)
 				return;
 			if (connect_ring() < 0) {
 				g.exit_code = 1;
@@ -1364,6 +1383,30 @@ static void handle_watches(void)
 	check_xenstore();
 }
 
+/*
+ * SIGUSR2: give up the way a backend that closes without answering does
+ * (blkback stops its thread before it reaches Closed and never answers the
+ * requests it had not read yet): what is in flight completes and is
+ * answered, held requests and those still on the ring are not, the ring is
+ * unmapped and the state goes to Closed.  The nodes stay and we keep
+ * running until the device is removed or we are told to stop.
+ */
+static void abandon(void)
+{
+	struct timespec tmo = { 1, 0 };
+
+	if (!g.connected || g.abandoned)
+		return;
+	while (g.inflight && reap(&tmo) >= 0)
+		;
+	logmsg("abandoning the ring: %u held request(s) and whatever is still "
+	       "on the ring stay unanswered; state Closed", nheld);
+	nheld = 0;
+	g.abandoned = true;
+	disconnect_ring();
+	set_be_state(XenbusStateClosed);
+}
+
 static void handle_signals(void)
 {
 	struct signalfd_siginfo si;
@@ -1372,6 +1415,10 @@ static void handle_signals(void)
 		if (si.ssi_signo == SIGUSR1) {
 			print_stats("now");
 			print_ring_state("now");
+			continue;
+		}
+		if (si.ssi_signo == SIGUSR2) {
+			abandon();
 			continue;
 		}
 		{
@@ -1480,12 +1527,18 @@ static void usage(FILE *f)
 "                          discard punches a hole in the image\n"
 "  --hold-discard          with --discard: never answer a discard (tests of a\n"
 "                          backend that dies with discards pending)\n"
+"  --hold-writes           never answer a write (nor map its grants);\n"
+"                          SIGUSR2 then closes the ring with them unanswered\n"
+"  --stall-ms N            wait N ms (0..60000) before mapping each read or\n"
+"                          write: a slow backend, requests sit on the ring\n"
 "  --no-xenstore-create    nodes were pre-created by a script: only write the\n"
 "                          backend feature/size nodes and state; remove nothing\n"
 "  --no-frontend-nodes     create only the backend directory; the frontend\n"
 "                          (e.g. blkif-fuzz) writes its own directory\n"
 "  --replace               remove existing nodes for this device first\n"
 "  --stats                 print a statistics line at exit (SIGUSR1: any time)\n"
+"                          SIGUSR2: close (state Closed) without answering\n"
+"                          held requests or those still on the ring\n"
 "  --pidfile FILE          write our pid to FILE (removed at exit)\n"
 "  --daemonize             fork into the background (stderr is kept)\n"
 "  -v, --verbose           log every request\n"
@@ -1508,7 +1561,7 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 enum {
 	O_FE = 256, O_BE, O_DEVID, O_IMAGE, O_KIND, O_TYPE, O_ORDER, O_RO,
 	O_BUFFERED, O_NOCREATE, O_NOFE, O_REPLACE, O_STATS, O_PIDFILE, O_DAEMON,
-	O_DISCARD, O_HOLD_DISCARD,
+	O_DISCARD, O_HOLD_DISCARD, O_HOLD_WRITES, O_STALL,
 };
 
 static void parse_args(int argc, char **argv)
@@ -1525,6 +1578,8 @@ static void parse_args(int argc, char **argv)
 		{ "buffered", no_argument, NULL, O_BUFFERED },
 		{ "discard", no_argument, NULL, O_DISCARD },
 		{ "hold-discard", no_argument, NULL, O_HOLD_DISCARD },
+		{ "hold-writes", no_argument, NULL, O_HOLD_WRITES },
+		{ "stall-ms", required_argument, NULL, O_STALL },
 		{ "no-xenstore-create", no_argument, NULL, O_NOCREATE },
 		{ "no-frontend-nodes", no_argument, NULL, O_NOFE },
 		{ "replace", no_argument, NULL, O_REPLACE },
@@ -1577,6 +1632,12 @@ static void parse_args(int argc, char **argv)
 		case O_BUFFERED: opt.buffered = true; break;
 		case O_DISCARD: opt.discard = true; break;
 		case O_HOLD_DISCARD: opt.discard = opt.hold_discard = true; break;
+		case O_HOLD_WRITES: opt.hold_writes = true; break;
+		case O_STALL:
+			if (parse_uint(optarg, 60000, &v))
+				goto bad;
+			opt.stall_ms = (unsigned int)v;
+			break;
 		case O_NOCREATE: opt.no_create = true; break;
 		case O_NOFE: opt.no_fe_nodes = true; break;
 		case O_REPLACE: opt.replace = true; break;
@@ -1635,6 +1696,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
 		logmsg("sigprocmask: %s", strerror(errno));
 		goto out;

@@ -1,12 +1,13 @@
-# Probe (issue 12, not in make check: it kills dom0's QEMU, and on the base
-# it leaves xenwatch blocked): the backend of libxl's local attach dies.
+# The backend of libxl's local attach dies (issue 12). It kills dom0's
+# QEMU (restarted at the end) and on the unpatched base leaves fio and
+# xenwatch blocked (tests/findings/qdisk-qemu-killed.md), so it runs last.
 # A qcow2 image is attached to dom0 through qdisk (dom0's QEMU), fio runs
 # O_DIRECT on it, and QEMU is SIGKILLed. Then what a user has: a plain
 # `xl block-detach` (timed, and whether the device goes), `xl block-detach
 # -f`, fio must end with errors within 60 s, the device must go, QEMU is
 # restarted and a new attach of the same image must work.
-#   scripts/boot.sh --name probe-qemu-kill --tests probe-qemu-kill
 # timeout: 600
+# order: last
 . $XM2P/tests/lib.sh
 echo 10 > /proc/sys/kernel/hung_task_timeout_secs
 kmsg_mark
@@ -30,9 +31,7 @@ if [ -b /dev/xvdl ]; then
 	echo "xl block-detach -f: rc $rc after $(( $(date +%s) - t0 )) s"
 	tail -n 3 detach-f.log
 fi
-deadline=$(( $(date +%s) + 60 ))
-while kill -0 $f 2>/dev/null && [ "$(date +%s)" -lt $deadline ]; do sleep 2; done
-if kill -0 $f 2>/dev/null; then
+if ! wait_exit $f 60; then
 	ps -eo pid,stat,wchan:32,cmd | grep -E 'fio|xenwatch' | grep -v grep
 	fail "fio still blocked 60 s after the detach"
 fi
