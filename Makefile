@@ -4,7 +4,7 @@ SHELL := /bin/bash
 S := scripts
 
 .PHONY: help deps source tree export kernel kernel-base rootfs xen programs \
-	run check check-matrix bench checkpatch bisect-check distro-build standalone-check clean distclean
+	run check check-matrix bench tcg-plugin checkpatch bisect-check distro-build standalone-check clean distclean
 
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
@@ -44,6 +44,9 @@ check:
 ## bench         fio through raw O_DIRECT, qdisk and xen-mapblk; bench/results.md
 bench:
 	@$(S)/bench.sh
+## tcg-plugin    the instruction-count TCG plugin (header from Debian's qemu source)
+tcg-plugin:
+	@$(S)/tcg-plugin.sh
 ## check-matrix every scenario on all three kernels (longer than the CI budget)
 check-matrix:
 	@CHECK_MATRIX=1 $(S)/check.sh
