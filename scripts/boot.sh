@@ -3,6 +3,12 @@
 #
 #   boot.sh [--name NAME] [--kernel BZIMAGE] [--tests "a b c"|all|kunit]
 #           [--append "dom0 cmdline words"] [--timeout SECONDS]
+#           [--cpu QEMU_CPU]   (default qemu64,+svm,+npt: SVM with nested
+#                               paging lets Xen run PVH guests under TCG;
+#                               Debian's Xen has no shadow paging, so +svm
+#                               alone is not enough; XM2P_CPU overrides)
+#           [--plugin SO[,ARGS]] (a TCG plugin, e.g. build/tcg/libicount.so;
+#                               ",out=FILE" defaults to build/runs/NAME/icount.txt)
 #
 # The console (Xen on com1, dom0 on hvc0) goes to build/runs/NAME/console.log;
 # lines starting "XM2P:" are echoed here as progress. Results come back on a
@@ -12,7 +18,7 @@
 # and nothing in summary failed; on timeout or crash, prints the console tail.
 . "$(dirname "$0")/common.sh"
 
-name=run kernel= tests=kunit append= limit=900 variant=patched
+name=run kernel= tests=kunit append= limit=900 variant=patched cpu=${XM2P_CPU:-qemu64,+svm,+npt} plugin=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--name) name=$2; shift ;;
@@ -21,6 +27,8 @@ while [ $# -gt 0 ]; do
 	--append) append=$2; shift ;;
 	--timeout) limit=$2; shift ;;
 	--variant) variant=$2; shift ;;
+	--cpu) cpu=$2; shift ;;
+	--plugin) plugin=$2; shift ;;
 	*) die "unknown option $1" ;;
 	esac
 	shift
@@ -52,7 +60,12 @@ xen_cmd="console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M dom0_max_vcpus=2 
 dom0_cmd="console=hvc0 earlyprintk=xen rdinit=/init panic=5 log_buf_len=8M xm2p.tests=$tests xm2p.variant=$variant $append"
 say "booting Xen + dom0 ($(basename "$(dirname "$(dirname "$(dirname "$(dirname "$kernel")")")")")) [$name]: tests ${tests//:/ }; console: ${run#"$TOP"/}/console.log, limit ${limit}s"
 start=$(date +%s)
-timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu qemu64 -m 3072 -smp 2 \
+plugin_args=()
+if [ -n "$plugin" ]; then
+	case $plugin in *out=*) ;; *) plugin="$plugin,out=$run/icount.txt" ;; esac
+	plugin_args=(-plugin "$plugin")
+fi
+timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu "$cpu" "${plugin_args[@]}" -m 3072 -smp 2 \
 	-display none -monitor none -nic none -no-reboot -serial "file:$run/console.log" \
 	-kernel "$BUILD/xen/xen.elf" -append "$xen_cmd" \
 	-initrd "$kernel ${dom0_cmd//,/,,},$BUILD/initrd-$name.cpio" \

@@ -3,6 +3,9 @@
 # (qcow2). Inside the guest, fio O_DIRECT write + verify (crc32c) and read
 # on both; the guest prints one result line per disk on its console, which
 # xenconsoled logs. Here dom0's blkback maps frames that are truly foreign.
+# The guest also prints its type and its own m2p override counters: with
+# remote backends the series adds no entry in a PV domU, and in a PVH guest
+# (GUEST_TYPE=pvh, the pvh-guest scenario) it does not even create them.
 # timeout: 900
 . $XM2P/tests/lib.sh
 [ -x $XM2P/bin/guest-init ] && [ -s $XM2P/bin/guest-kernel ] || skip "guest kernel/init not built"
@@ -24,8 +27,11 @@ for d in xvda xvdb; do
 	[ \$w = 0 ] || cat /tmp/w.log
 	echo "GUEST-FIO \$d write+verify=\$w read=\$r \$bw"
 done
+mkdir -p /sys/kernel/debug && mount -t debugfs debugfs /sys/kernel/debug
+echo "GUEST-TYPE \$(cat /sys/hypervisor/guest_type 2>/dev/null)"
+echo "GUEST-M2P \$(grep -E '^(enabled|added|live_entries):' /sys/kernel/debug/xen/m2p_override/stats 2>/dev/null | tr -d ' ' | tr '\n' ' ')"
 RUN
-guest_initrd guest-initrd sh fio sleep grep cat tr || fail "guest initramfs"
+guest_initrd guest-initrd sh fio sleep grep cat tr mkdir mount || fail "guest initramfs"
 truncate -s 128M phy.img && loop=$(losetup -f --show phy.img) || fail "loop device"
 qemu-img create -q -f qcow2 disk.qcow2 128M || fail "qemu-img create"
 pv_guest_cfg fio-guest 384 "disk = [ 'phy:$loop,xvda,w', 'format=qcow2,vdev=xvdb,access=rw,backendtype=qdisk,target=$PWD/disk.qcow2' ]"
@@ -41,7 +47,19 @@ grep -q "marker $marker" $log || { tail -n 40 $log; fail "no marker in the guest
 for d in xvda xvdb; do
 	grep -q "GUEST-FIO $d write+verify=0 read=0" $log || fail "fio in the guest failed on $d"
 done
+gtype=$(sed -n 's/^GUEST-TYPE //p' $log | tr -d '\r' | head -n 1)
+stats=$(sed -n 's/^GUEST-M2P //p' $log | tr -d '\r' | head -n 1)
+if [ "${GUEST_TYPE:-pv}" = pvh ]; then
+	[ "$gtype" = PVH ] || fail "the guest says it is '$gtype', not PVH"
+	[ -z "$stats" ] || fail "the PVH guest has m2p override counters: $stats"
+	stats="none (PVH)"
+else
+	case " $stats" in
+	*" added:0 "*) ;;
+	*) fail "the guest's override counters do not show 0 entries added: '$stats'" ;;
+	esac
+fi
 dmesg_since | grep -E "$OOPS_RE" && fail "dom0 oops or hung task"
 xenstore-ls /local/domain/0/backend 2>/dev/null | grep -q "frontend-id = \"[1-9]" && fail "backend nodes of the guest left in dom0"
 check_no_leaks || fail "leak check"
-echo "ok: guest fio on blkback (phy:) and qdisk verified: $(grep -o -E 'GUEST-FIO xvd[ab] .*' $log | sed 's/write+verify=0 read=0 //' | paste -sd';'); m2p live entries $before_live -> $(m2p_stat live_entries || echo -)"
+echo "ok: $gtype guest fio on blkback (phy:) and qdisk verified (guest's m2p counters: $stats): $(grep -o -E 'GUEST-FIO xvd[ab] .*' $log | sed 's/write+verify=0 read=0 //' | paste -sd';'); m2p live entries $before_live -> $(m2p_stat live_entries || echo -)"
