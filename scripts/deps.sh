@@ -7,6 +7,8 @@ PKGS=(
 	cpio xz-utils zstd rsync kmod python3 python3-ply python3-git perl sparse
 	qemu-system-x86 mmdebstrap debian-archive-keyring
 	libxen-dev libaio-dev
+	pkgconf libglib2.0-dev
+	gnuplot-nox
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -3,7 +3,8 @@
 # same release as the dom0 rootfs) into build/dom0-bin/:
 #  - the kselftest of the series, tools/testing/selftests/xen/ in build/linux
 #    (absent on a series that does not carry it yet);
-#  - tools/xen-mapblk, the mapping userspace block backend.
+#  - tools/xen-mapblk, the mapping userspace block backend;
+#  - tools/tcg-icount/xm2p-mark, the benchmark's marker program.
 . "$(dirname "$0")/common.sh"
 bin=$BUILD/dom0-bin
 mkdir -p "$bin"
@@ -28,6 +29,11 @@ if [ -f "$TOP/tools/xen-mapblk/Makefile" ]; then
 	cp "$TOP/tools/xen-mapblk/xen-mapblk" "$TOP/tools/xen-mapblk/blkif-fuzz" "$bin/"
 	built+=(xen-mapblk)
 fi
+# tools/tcg-icount's marker program, for the instruction-count benchmark
+# (tests/bench-icount.sh): static, so it also runs from a guest's initramfs.
+gcc -O2 -Wall -Wextra -Werror -static -I"$TOP/tools/tcg-icount" "$TOP/tools/tcg-icount/xm2p-mark.c" \
+	-o "$bin/xm2p-mark" || die "xm2p-mark does not build"
+built+=(xm2p-mark)
 # A PV guest for the pygrub-guest scenario: this project's kernel (it boots
 # as a PV domU too) and a static /init that prints a marker and powers off.
 gcc -O2 -Wall -Wextra -Werror -static "$TOP/tools/guest-init/guest-init.c" -o "$bin/guest-init" ||

@@ -1,4 +1,6 @@
-# `make bench`: fio through three paths side by side in one boot: the raw
+# The former `make bench` (wall clock; `make bench` now counts instructions
+# with tests/bench-icount.sh): run by hand with scripts/boot.sh --tests bench.
+# fio through three paths side by side in one boot: the raw
 # image with O_DIRECT in dom0, QEMU qdisk (QMP attach, cache.direct=on),
 # and xen-mapblk (gntdev-mapped frames, native AIO, O_DIRECT). TCG time is
 # not real time: compare the ratios, not the numbers. Also gntdev map/unmap

@@ -7,6 +7,7 @@
 # remote backends the series adds no entry in a PV domU, and in a PVH guest
 # (GUEST_TYPE=pvh, the pvh-guest scenario) it does not even create them.
 # timeout: 900
+# matrix-only (guest-save-restore covers the same disks, verify and counters)
 . $XM2P/tests/lib.sh
 [ -x $XM2P/bin/guest-init ] && [ -s $XM2P/bin/guest-kernel ] || skip "guest kernel/init not built"
 SIZE=${XM2P_GUEST_FIO_SIZE:-96M}

@@ -1,0 +1,281 @@
+# `make bench` (scripts/bench.sh): instructions per I/O, counted by the TCG
+# plugin tools/tcg-icount (boot.sh --plugin). Every measurement is one fio
+# job of a fixed number of I/Os between two markers,
+#     xm2p-mark start L; fio ...; xm2p-mark stop L
+# and one line "M ..." here (and in /results/bench-icount.tsv); the host
+# joins it with the plugin's start/stop lines of label L. The plugin counts
+# the whole machine: both vCPUs, Xen, dom0, the guest.
+#
+# By default everything runs on the machine's physical CPU 0 (dom0's second
+# vCPU offline, dom0's first and the guest's vCPU pinned to CPU 0; CPU 1
+# idles in Xen). With work on both CPUs, every cross-CPU wait (an IPI's
+# acknowledgement, a lock whose holder's vCPU thread the 2-core host has
+# descheduled) spins for as long as the host keeps the other thread off a
+# core, and the spinning is counted: the counts then depend on the host's
+# load (a PV guest's 4k read: ~0.9 million instructions per I/O with two
+# CPUs, ~0.28 million with one).
+#
+# Paths: raw (O_DIRECT on an ext4 file in dom0), qdisk (dom0's QEMU, QMP
+# attach, cache.direct), mapblk (tools/xen-mapblk, gntdev-mapped grants),
+# blkback (xl block-attach 0 phy:/dev/loopN, loop with direct I/O),
+# domu-blkback and domu-qdisk (one PV guest with both disks: xvda phy: on
+# blkback, xvdb raw file on qdisk as libxl attaches it; fio and the marker
+# run in the guest). Workloads: randread4k, randwrite4k (iodepth 16, one
+# fsync at the end so that a write-back cache's flush is in the window),
+# seqread64k (iodepth 16); O_DIRECT, libaio. Each (path, workload) is
+# measured RUNS times with a big job (N I/Os) and a small one (N/16 I/Os,
+# for the fixed cost of fio and the markers); rounds are interleaved
+# (round 1 of every path and workload, then round 2, ...), after a pass of
+# small jobs that is not measured.
+#
+# Settings from the dom0 command line (boot.sh --append):
+#   xm2p.bench=quick            1 run, randread4k, paths raw and domu-blkback
+#   xm2p.bench_runs=N  xm2p.bench_paths=a,b  xm2p.bench_wls=a,b
+#   xm2p.bench_n4k=N   xm2p.bench_n64k=N     xm2p.bench_idle=SECONDS
+#   xm2p.bench_cpus=1|2         1 (default): everything on physical CPU 0:
+#                               dom0's second vCPU offline, dom0 and the guest
+#                               pinned there; 2: as booted (dom0 on both)
+# timeout: 4200
+. $XM2P/tests/lib.sh
+MARK=$XM2P/bin/xm2p-mark
+[ -x $MARK ] || fail "no $MARK (make programs)"
+RUNS=3 PATHS="raw qdisk mapblk blkback domu-blkback domu-qdisk"
+WLS="randread4k randwrite4k seqread64k" N4K=4096 N64K=1024 IDLE=10 CPUS=1
+for w in $(cat /proc/cmdline); do
+	case $w in
+	xm2p.bench=quick) RUNS=1 PATHS="raw domu-blkback" WLS=randread4k ;;
+	xm2p.bench_runs=*) RUNS=${w#*=} ;;
+	xm2p.bench_paths=*) PATHS=$(echo "${w#*=}" | tr , ' ') ;;
+	xm2p.bench_wls=*) WLS=$(echo "${w#*=}" | tr , ' ') ;;
+	xm2p.bench_n4k=*) N4K=${w#*=} ;;
+	xm2p.bench_n64k=*) N64K=${w#*=} ;;
+	xm2p.bench_idle=*) IDLE=${w#*=} ;;
+	xm2p.bench_cpus=*) CPUS=${w#*=} ;;
+	esac
+done
+has() { case " $PATHS " in *" $1 "*) return 0 ;; esac; return 1; }
+# The guest runs the patched kernel (bin/guest-kernel) in every variant,
+# with the override as dom0 has it: off for the "off" and "base" boots.
+case ${XM2P_VARIANT:-patched} in patched) GUEST_OVERRIDE=on ;; *) GUEST_OVERRIDE=off ;; esac
+TSV=/results/bench-icount.tsv
+echo "# variant ${XM2P_VARIANT:-?} runs $RUNS paths $PATHS wls $WLS n4k $N4K n64k $N64K idle $IDLE cpus $CPUS guest_override $GUEST_OVERRIDE" | tee $TSV
+echo "# M label path wl run kind fio_rc ios io_bytes t0 t1 hc0 mb0 add0 hc1 mb1 add1" >> $TSV
+
+# What dom0 and the guest both run: written once, sourced by both.
+cat > benchlib.sh <<EOF
+MARK=\${MARK:-/bin/xm2p-mark}
+N4K=$N4K N64K=$N64K
+FIO_COMMON="--name=b --thread --direct=1 --ioengine=libaio --iodepth=16 --size=192M --randrepeat=1 --output-format=json"
+EOF
+cat >> benchlib.sh <<'EOF'
+# $1 = workload, $2 = big|small -> fio options
+wl_args() {
+	case $1 in
+	randread4k) n=$N4K; o="--rw=randread --bs=4k" ;;
+	randwrite4k) n=$N4K; o="--rw=randwrite --bs=4k --end_fsync=1" ;;
+	seqread64k) n=$N64K; o="--rw=read --bs=64k" ;;
+	*) echo "--unknown-workload"; return ;;
+	esac
+	[ "$2" = small ] && n=$((n / 16))
+	case $1 in *64k) kb=64 ;; *) kb=4 ;; esac
+	echo "$o --io_size=$((n * kb))k"
+}
+# the series' counters (hypercalls map_batches added), "- - -" without them
+stats() {
+	f=/sys/kernel/debug/xen/m2p_override/stats
+	if [ -r $f ]; then
+		awk '$1 == "hypercalls:" { h = $2 } $1 == "map_batches:" { m = $2 } $1 == "added:" { a = $2 }
+			END { print h + 0, m + 0, a + 0 }' $f
+	else
+		echo "- - -"
+	fi
+}
+# I/Os completed and bytes, from fio's JSON (read + write + trim)
+fio_ios() {
+	awk -F '[:,]' '/"io_bytes"/ { b += $2 } /"total_ios"/ { t += $2 } END { print t + 0, b + 0 }' "$1"
+}
+# $1 label, $2 path, $3 workload, $4 run, $5 big|small, $6 file or device
+measure() {
+	_args=$(wl_args $3 $5)
+	_s0=$(stats); _t0=$(date +%s.%N)
+	$MARK start $1
+	fio $FIO_COMMON $_args --filename=$6 --output=fio-$1.json > fio-$1.err 2>&1
+	_rc=$?
+	$MARK stop $1
+	_t1=$(date +%s.%N); _s1=$(stats)
+	echo "M $1 $2 $3 $4 $5 $_rc $(fio_ios fio-$1.json) $_t0 $_t1 $_s0 $_s1"
+	[ $_rc = 0 ] || tail -n 5 fio-$1.err
+	rm -f fio-$1.json fio-$1.err
+}
+warm() { # $1 workload, $2 file or device: one small job, not measured
+	fio $FIO_COMMON $(wl_args $1 small) --filename=$2 --output=/dev/null > /dev/null 2>&1
+}
+idle() { # $1 label, $2 seconds: what the machine executes doing nothing
+	_s0=$(stats); _t0=$(date +%s.%N)
+	$MARK start $1
+	sleep $2
+	$MARK stop $1
+	_t1=$(date +%s.%N); _s1=$(stats)
+	echo "M $1 idle idle 1 idle 0 0 0 $_t0 $_t1 $_s0 $_s1"
+}
+busy() { # $1 label, $2 iterations of an empty awk loop: the machine while busy
+	_s0=$(stats); _t0=$(date +%s.%N)
+	$MARK start $1
+	awk -v n=$2 'BEGIN { for (i = 0; i < n; i++); }'
+	$MARK stop $1
+	_t1=$(date +%s.%N); _s1=$(stats)
+	echo "M $1 busy busy 1 busy 0 $2 0 $_t0 $_t1 $_s0 $_s1"
+}
+EOF
+MARK=$MARK . ./benchlib.sh
+if [ "$CPUS" = 1 ]; then
+	echo 0 > /sys/devices/system/cpu/cpu1/online || fail "cannot offline dom0's cpu1"
+	xl vcpu-pin 0 0 0 || fail "xl vcpu-pin"
+	log "dom0: $(grep -c ^processor /proc/cpuinfo) CPU online; $(xl vcpu-list 0 | tail -n +2 | awk '{ print "vcpu " $3 " cpu " $4 " " $5 }' | paste -sd ',')"
+fi
+LBL=0
+next() { LBL=$((LBL + 1)); }
+rec() { tee -a $TSV; }
+mkimg() { dd if=/dev/zero of=$1 bs=1M count=256 oflag=direct status=none || fail "dd $1"; }
+
+log "idle baseline, nothing attached"
+next; idle $LBL $IDLE | rec
+log "busy baseline: awk loops of two lengths"
+for it in 2000000 8000000; do next; busy $LBL $it | rec; done
+
+# dom0's own paths, all attached at once, each on its own image
+targets=
+if has raw; then mkimg raw.img; targets="$targets raw=$PWD/raw.img"; fi
+if has qdisk; then
+	mkimg qdisk.img
+	file='{"driver": "file", "filename": "'$PWD/qdisk.img'", "aio": "threads", "cache": {"direct": true}}'
+	qmp blockdev-add '{"node-name": "bench0", "driver": "raw", "cache": {"direct": true}, "file": '"$file"'}' >/dev/null || fail "blockdev-add"
+	qmp device_add '{"driver": "xen-disk", "id": "xvdb", "vdev": "xvdb", "drive": "bench0"}' >/dev/null || fail "device_add"
+	wait_attached xvdb qdisk || fail "qdisk attach"
+	has_odirect "$(qemu_fd_flags $PWD/qdisk.img)" || fail "QEMU does not hold qdisk.img with O_DIRECT"
+	targets="$targets qdisk=/dev/xvdb"
+fi
+if has mapblk; then
+	mkimg mapblk.img
+	mapblk_start xvdc $PWD/mapblk.img
+	wait_for_dev /dev/xvdc 60 || { cat mapblk.log; fail "xen-mapblk attach"; }
+	targets="$targets mapblk=/dev/xvdc"
+fi
+if has blkback; then
+	mkimg blkback.img
+	bloop=$(losetup -f --show --direct-io=on blkback.img) || fail "losetup"
+	log "blkback: $bloop, direct I/O $(cat /sys/block/${bloop#/dev/}/loop/dio)"
+	xl block-attach 0 "phy:$bloop,xvde,w" || fail "xl block-attach"
+	wait_attached xvde vbd || fail "no /dev/xvde"
+	targets="$targets blkback=/dev/xvde"
+fi
+if [ -n "$targets" ]; then
+	# a first pass of small jobs, not measured: lockdep's first sight of a
+	# lock chain, first allocations, the loop's and QEMU's first opens
+	for wl in $WLS; do for t in $targets; do warm $wl ${t#*=}; done; done
+	for run in $(seq 1 $RUNS); do
+		for wl in $WLS; do
+			for t in $targets; do
+				for kind in big small; do
+					next; measure $LBL ${t%%=*} $wl $run $kind ${t#*=} | rec
+				done
+			done
+		done
+		log "round $run of dom0's paths done"
+	done
+fi
+if has qdisk; then
+	qmp device_del '{"id": "xvdb"}' >/dev/null
+	i=0; while [ -b /dev/xvdb ]; do i=$((i + 1)); [ $i -gt 120 ] && break; sleep 0.5; done
+	sleep 1; qmp blockdev-del '{"node-name": "bench0"}' >/dev/null
+fi
+if has mapblk; then
+	mapblk_stop xvdc > mapblk-stop.log 2>&1 || { cat mapblk-stop.log; fail "xen-mapblk stop"; }
+	grep 'stats' mapblk-stop.log
+fi
+if has blkback; then
+	xl block-detach 0 xvde || fail "xl block-detach"
+	i=0; while [ -b /dev/xvde ]; do i=$((i + 1)); [ $i -gt 60 ] && fail "/dev/xvde still there"; sleep 0.5; done
+	losetup -d $bloop
+fi
+
+# A PV guest with both remote disks; it runs the same measurements.
+gpaths=
+has domu-blkback && gpaths="$gpaths domu-blkback=/dev/xvda"
+has domu-qdisk && gpaths="$gpaths domu-qdisk=/dev/xvdb"
+if [ -n "$gpaths" ]; then
+	[ -x $XM2P/bin/guest-init ] && [ -s $XM2P/bin/guest-kernel ] || fail "guest kernel/init not built"
+	mkimg gblk.img; mkimg gqdisk.img
+	gloop=$(losetup -f --show --direct-io=on gblk.img) || fail "losetup"
+	# libxl's qdisk opens the file through dom0's page cache (direct-io-safe
+	# does not attach on Debian's QEMU, tests/findings/direct-io-safe.md):
+	# read it once so that every run finds the same cache.
+	cat gqdisk.img > /dev/null
+	rm -rf ird; mkdir -p ird
+	cp benchlib.sh ird/benchlib.sh
+	cat > ird/run.sh <<RUN
+for d in xvda xvdb; do
+	i=0; while [ ! -b /dev/\$d ] && [ \$i -lt 120 ]; do i=\$((i + 1)); sleep 1; done
+done
+mkdir -p /sys/kernel/debug; mount -t debugfs debugfs /sys/kernel/debug
+cd /tmp
+. /benchlib.sh
+echo "XM2P-BENCH guest up: \$(uname -rv), override \$(awk '\$1 == "enabled:" { print \$2 }' /sys/kernel/debug/xen/m2p_override/stats 2>/dev/null)"
+for wl in $WLS; do for t in $gpaths; do warm \$wl \${t#*=}; done; done
+L=2000
+for run in \$(seq 1 $RUNS); do
+	for wl in $WLS; do
+		for t in $gpaths; do
+			for kind in big small; do
+				L=\$((L + 1))
+				measure \$L \${t%%=*} \$wl \$run \$kind \${t#*=} | sed 's/^/XM2P-BENCH /'
+			done
+		done
+	done
+done
+echo "XM2P-BENCH done"
+RUN
+	PATH=$XM2P/bin:$PATH guest_initrd gi.gz sh fio awk sed date cat sleep mount mkdir seq uname tail rm xm2p-mark ||
+		fail "guest initramfs"
+	cat > g.cfg <<CFG
+name = "bench-guest"
+type = "pv"
+memory = 512
+vcpus = 1
+kernel = "$XM2P/bin/guest-kernel"
+ramdisk = "$PWD/gi.gz"
+extra = "console=hvc0 rdinit=/init loglevel=4 xen_m2p_override=$GUEST_OVERRIDE"
+disk = [ 'phy:$gloop,xvda,w', 'format=raw,vdev=xvdb,access=rw,backendtype=qdisk,target=$PWD/gqdisk.img' ]
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+	[ "$CPUS" = 1 ] && echo 'cpus = "0"' >> g.cfg
+	gs0=$(stats)
+	log "guest: booting (override $GUEST_OVERRIDE)"
+	# Under TCG, libxl's 40 s limit on the block hotplug script is sometimes
+	# too short when the host is loaded: try again.
+	for try in 1 2 3; do
+		xl create g.cfg > create.log 2>&1 && break
+		cat create.log
+		xl destroy bench-guest > /dev/null 2>&1
+		[ $try = 3 ] && fail "xl create"
+		sleep 10
+	done
+	wait_domain_gone bench-guest 2400 || fail "the guest did not finish"
+	gs1=$(stats)
+	sleep 1
+	glog=/var/log/xen/console/guest-bench-guest.log
+	sed -n 's/.*XM2P-BENCH //p' $glog > guest.lines
+	grep -v '^M ' guest.lines
+	grep '^M ' guest.lines | rec
+	echo "G domu dom0-counters-over-guest-life $gs0 $gs1" | rec
+	losetup -d $gloop
+	grep -q '^done' guest.lines || { tail -n 40 $glog; fail "the guest did not finish its measurements"; }
+fi
+
+log "idle baseline, at the end"
+next; idle $LBL $IDLE | rec
+check_no_leaks || fail "leak check"
+bad=$(awk '$1 == "M" && $7 != 0' $TSV | wc -l)
+[ "$bad" = 0 ] || fail "$bad fio runs failed"
+echo "ok: $(grep -c '^M ' $TSV) measurements in $TSV"

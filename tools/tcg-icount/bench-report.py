@@ -1,0 +1,428 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""
+make bench's report: joins tests/bench-icount.sh's measurements
+(results/bench-icount.tsv of each boot) with the plugin's marker lines
+(icount.txt) and writes OUT/results.md and OUT/icount-<workload>.png.
+
+    bench-report.py --out DIR [--vmlinux patched=FILE --vmlinux base=FILE]
+                    KERNEL=RUNDIR...        (KERNEL: patched, off, base)
+
+Per measurement: the whole machine's instructions between "start L" and
+"stop L" (both vCPUs; Xen, kernel, user by address), divided by the I/Os
+fio completed. "net" subtracts the same run's small job (N/16 I/Os) of the
+same path and workload: (big - small) / (ios_big - ios_small), which takes
+fio's start and end, the marker processes and any fixed cost out.
+"""
+import argparse
+import datetime
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import m2p_roundtrip  # noqa: E402
+
+REGIONS = ("xen", "kernel", "user")
+PATH_ORDER = ["raw", "qdisk", "mapblk", "blkback", "domu-blkback", "domu-qdisk"]
+PATH_DESC = {
+    "raw": "raw image in dom0 (ext4 file, O_DIRECT)",
+    "qdisk": "dom0 local attach, QEMU qdisk (QMP, cache.direct, grant copy)",
+    "mapblk": "dom0 local attach, xen-mapblk (gntdev grant map per request)",
+    "blkback": "dom0 self-attach, blkback (phy: loop with direct I/O, persistent grants)",
+    "domu-blkback": "PV domU, xvda on dom0's blkback (phy: loop, direct I/O)",
+    "domu-qdisk": "PV domU, xvdb on a libxl qdisk (QEMU, raw file via dom0's page cache)",
+}
+WL_DESC = {
+    "randread4k": "4k random read, iodepth 16",
+    "randwrite4k": "4k random write, iodepth 16, one fsync at the end",
+    "seqread64k": "64k sequential read, iodepth 16",
+}
+KERNEL_ORDER = ["patched", "off", "base"]
+KERNEL_DESC = {
+    "patched": "patched, override on",
+    "off": "patched, xen_m2p_override=off",
+    "base": "unpatched 6.12 base",
+}
+
+
+def parse_icount(path):
+    """label -> {cmd: (vcpu, xen, kernel, user, hc, sc)} (first of each)"""
+    marks = {}
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) == 8 and p[0] in ("start", "stop", "sample"):
+                marks.setdefault(int(p[1]), {}).setdefault(p[0], tuple(int(x) for x in p[2:]))
+    return marks
+
+
+def num(x):
+    return None if x == "-" else int(x)
+
+
+def parse_tsv(path):
+    rows, head = [], ""
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if line.startswith("# variant"):
+                head = line[2:].strip()
+            if not p or p[0] != "M" or len(p) != 17:
+                continue
+            rows.append(dict(label=int(p[1]), path=p[2], wl=p[3], run=int(p[4]), kind=p[5],
+                             rc=int(p[6]), ios=int(p[7]), bytes=int(p[8]),
+                             secs=float(p[10]) - float(p[9]),
+                             hc=None if p[11] == "-" else num(p[14]) - num(p[11]),
+                             mb=None if p[12] == "-" else num(p[15]) - num(p[12]),
+                             added=None if p[13] == "-" else num(p[16]) - num(p[13])))
+    return rows, head
+
+
+def bs_of(wl):
+    return 65536 if wl.endswith("64k") else 4096
+
+
+def spread(v):
+    m = statistics.mean(v)
+    return 100.0 * (max(v) - min(v)) / m if m and len(v) > 1 else 0.0
+
+
+def load(kernel, rundir):
+    marks = parse_icount(os.path.join(rundir, "icount.txt"))
+    rows, head = parse_tsv(os.path.join(rundir, "results", "bench-icount.tsv"))
+    missing = []
+    for r in rows:
+        mk = marks.get(r["label"], {})
+        if "start" not in mk or "stop" not in mk:
+            missing.append(r["label"])
+            r["d"] = None
+            continue
+        a, b = mk["start"], mk["stop"]
+        r["d"] = dict(xen=b[1] - a[1], kernel=b[2] - a[2], user=b[3] - a[3], hcall=b[4] - a[4], sysc=b[5] - a[5])
+        r["d"]["total"] = r["d"]["xen"] + r["d"]["kernel"] + r["d"]["user"]
+        # completed I/Os: io_bytes / bs (fio's total_ios counts issued ones)
+        r["n"] = r["bytes"] // bs_of(r["wl"]) if r["kind"] != "idle" else 0
+    info = {"kernel": kernel, "dir": rundir, "head": head, "missing": missing}
+    for name in ("uname", "versions", "cmdline", "bench-walltime", "bench-info"):
+        p = os.path.join(rundir, "results", name) if not name.startswith("bench-") else os.path.join(rundir, name)
+        info[name] = open(p).read().strip() if os.path.exists(p) else ""
+    ok = [r for r in rows if r.get("d") is not None]
+    info["count"] = len(ok)
+    return ok, info
+
+
+def summarise(rows):
+    """(path, wl) -> dict of per-run values and means"""
+    out = {}
+    idle = [r for r in rows if r["kind"] == "idle"]
+    idle_rate = statistics.mean(r["d"]["total"] / r["secs"] for r in idle) if idle else 0.0
+    # busy: two awk loops of different lengths; what Xen and the kernels add
+    # per second while a CPU is busy = the difference of their Xen + kernel
+    # instructions over the difference of their durations
+    busy = sorted((r for r in rows if r["kind"] == "busy"), key=lambda r: r["ios"])
+    busy_rate = None
+    if len(busy) >= 2 and busy[-1]["secs"] > busy[0]["secs"]:
+        sk = lambda r: r["d"]["xen"] + r["d"]["kernel"]  # noqa: E731
+        busy_rate = (sk(busy[-1]) - sk(busy[0])) / (busy[-1]["secs"] - busy[0]["secs"])
+    bg_rate = busy_rate if busy_rate is not None else idle_rate
+    keys = sorted({(r["path"], r["wl"]) for r in rows if r["kind"] == "big"})
+    for k in keys:
+        big = {r["run"]: r for r in rows if (r["path"], r["wl"]) == k and r["kind"] == "big"}
+        small = {r["run"]: r for r in rows if (r["path"], r["wl"]) == k and r["kind"] == "small"}
+        s = {"runs": sorted(big), "gross": [], "net": {g: [] for g in REGIONS + ("total", "hcall")},
+             "hc": [], "mb": [], "added": [], "bg": [], "secs": [], "ios": []}
+        for run in sorted(big):
+            b = big[run]
+            if b["n"] <= 0:
+                continue
+            s["gross"].append(b["d"]["total"] / b["n"])
+            s["ios"].append(b["n"])
+            s["secs"].append(b["secs"])
+            s["bg"].append(100.0 * bg_rate * b["secs"] / b["d"]["total"] if b["d"]["total"] else 0)
+            if b["hc"] is not None:
+                s["hc"].append(b["hc"] / b["n"])
+                s["mb"].append(b["mb"] / b["n"])
+                s["added"].append(b["added"] / b["n"])
+            sm = small.get(run)
+            if sm and b["n"] > sm["n"]:
+                for g in REGIONS + ("total", "hcall"):
+                    s["net"][g].append((b["d"][g] - sm["d"][g]) / (b["n"] - sm["n"]))
+                s.setdefault("fixed", []).append(sm["d"]["total"] - sm["n"] * s["net"]["total"][-1])
+                s.setdefault("dsec", []).append(b["secs"] - sm["secs"])
+                s.setdefault("dins", []).append(b["d"]["total"] - sm["d"]["total"])
+        out[k] = s
+    return out, (idle_rate, idle, busy_rate, busy)
+
+
+def fmt(x, d=0):
+    if x is None:
+        return "-"
+    if d == 0:
+        return "{:,}".format(int(round(x)))
+    return "{:.{}f}".format(x, d)
+
+
+def mean(v):
+    return statistics.mean(v) if v else None
+
+
+def plot(outdir, wl, table, kernels):
+    """one PNG: bars per path and kernel, stacked xen/kernel/user, min-max whiskers"""
+    dat = os.path.join(outdir, "icount-%s.dat" % wl)
+    png = os.path.join(outdir, "icount-%s.png" % wl)
+    lines, tics, x = [], [], 0
+    for p in PATH_ORDER:
+        present = [k for k in kernels if (k, p) in table]
+        if not present:
+            continue
+        for k in present:
+            s = table[(k, p)]
+            xe, ke, us = (mean(s["net"][g]) for g in REGIONS)
+            tot = s["net"]["total"]
+            lines.append("%d %.3f %.3f %.3f %.3f %.3f %.3f \"%s\"" % (
+                x, xe / 1e3, (xe + ke) / 1e3, (xe + ke + us) / 1e3, mean(tot) / 1e3, min(tot) / 1e3, max(tot) / 1e3, k))
+            tics.append('"%s" %d' % (p + " " + k, x))
+            x += 1
+        x += 1
+    if not lines:
+        return None
+    with open(dat, "w") as f:
+        f.write("# x xen xen+kernel total mean min max kernel\n" + "\n".join(lines) + "\n")
+    gp = """
+set terminal pngcairo size 1200,650 font "DejaVu Sans,10"
+set output '{png}'
+set title "{title}: instructions per I/O, whole machine (net of fixed cost, mean of runs; whiskers min-max)"
+set style fill solid 0.85 border -1
+set boxwidth 0.8
+set grid ytics
+set ylabel "thousand instructions per I/O"
+set xtics rotate by -40 left ({tics})
+set key top left
+set xrange [-1:{xmax}]
+set yrange [0:*]
+plot '{dat}' using 1:4 with boxes lc rgb "#4daf4a" title "user", \\
+     '' using 1:3 with boxes lc rgb "#377eb8" title "kernel (dom0 and guest)", \\
+     '' using 1:2 with boxes lc rgb "#e41a1c" title "Xen", \\
+     '' using 1:5:6:7 with yerrorbars lc rgb "black" lw 1.5 pt 0 notitle
+""".format(png=png, title=WL_DESC.get(wl, wl), tics=", ".join(tics), xmax=x - 1, dat=dat)
+    try:
+        subprocess.run(["gnuplot"], input=gp, text=True, check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print("plot %s: %s" % (wl, e), file=sys.stderr)
+        return None
+    os.remove(dat)
+    return os.path.basename(png)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--vmlinux", action="append", default=[])
+    ap.add_argument("runs", nargs="+")
+    a = ap.parse_args()
+    data, infos, idles = {}, {}, {}
+    for spec in a.runs:
+        k, d = spec.split("=", 1)
+        rows, info = load(k, d)
+        s, idles[k] = summarise(rows)
+        infos[k] = info
+        for (p, wl), v in s.items():
+            data[(k, p, wl)] = v
+    kernels = [k for k in KERNEL_ORDER if k in infos]
+    wls = [w for w in WL_DESC if any(key[2] == w for key in data)]
+    o = []
+    w = o.append
+    first = infos[kernels[0]]
+    ver = dict(re.findall(r"^(\S+) +(\S.*)$", first["versions"], re.M))
+    w("# Benchmark: instructions per I/O, counted by QEMU's TCG")
+    w("")
+    w("Produced by `make bench` (`scripts/bench.sh`) on %s: Xen %s, dom0 %s, fio %s, QEMU %s (TCG, `-smp 2`) with the plugin `tools/tcg-icount` (`build/tcg/libicount.so`)." % (
+        datetime.date.today().isoformat(), ver.get("xen_version", "?").split(":")[-1].strip(),
+        first["uname"].split()[2] if first["uname"] else "?", ver.get("fio", "?"),
+        subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.split("\n")[0].replace("QEMU emulator version ", "")))
+    w("")
+    w("## What is counted")
+    w("")
+    w("- **The whole machine**: every guest instruction QEMU executed on both vCPUs between `xm2p-mark start L` and `xm2p-mark stop L` in the measuring domain (dom0, or the guest for the `domu-*` rows): Xen, dom0's kernel and userspace (fio, QEMU's qdisk, xen-mapblk, xenstored, ...), the guest's kernel and userspace. Not counted: QEMU's own device emulation on the host (the virtio disk under dom0's ext4).")
+    cpus = re.search(r" cpus (\d)", first["head"])
+    if cpus and cpus.group(1) == "1":
+        w("- **On one physical CPU**: the machine has two (`-smp 2`), and both are counted, but the benchmark puts all the work on CPU 0: dom0's second vCPU is taken offline, dom0's first vCPU and the guest's vCPU are pinned to CPU 0 (`xl vcpu-pin`, `cpus = \"0\"`); CPU 1 only idles in Xen. With work on both CPUs, every cross-CPU wait (an IPI's acknowledgement, a spinlock whose holder's vCPU thread the host has descheduled: this host has 2 cores and runs other TCG guests) spins for as long as the host keeps the other thread off a core, and all that spinning is counted, so the counts follow the host's load. `BENCH_APPEND=xm2p.bench_cpus=2` measures the machine as booted instead.")
+    elif cpus:
+        w("- **On both physical CPUs** (`xm2p.bench_cpus=2`): dom0 runs on two vCPUs, the guest wherever Xen puts it; cross-CPU spinning while the 2-core host deschedules a vCPU thread is counted too, so these counts follow the host's load.")
+    w("- **Split by virtual address** of the executed code: Xen (`0xffff800000000000`..`0xffff87ffffffffff`), kernel (any other address in the upper half), user (lower half). The split cannot tell dom0's kernel from the guest's (both are 64-bit PV kernels above Xen's range), nor dom0's user space from the guest's: in the `domu-*` rows, \"kernel\" is dom0's and the guest's kernel together, \"user\" dom0's QEMU (qdisk) plus the guest's fio.")
+    w("- **Per I/O** = (instructions of the big job - instructions of the same run's small job) / (I/Os of the big job - I/Os of the small job): the big job does N I/Os (4096 of 4k, 1024 of 64k), the small one N/16, same path, workload and round; the difference removes what does not scale with the I/Os (fio's start and exit, the two marker processes, the final fsync of the write job). I/Os = fio's `io_bytes` / block size. *gross* = big job / its I/Os, fixed cost included.")
+    w("- **Spread** = (max - min) / mean of the per-run values, in %. Runs are interleaved: round 1 of every path and workload, then round 2, then round 3.")
+    w("- **Hypercalls / I/O (all)**: `syscall` instructions executed at kernel addresses (how a 64-bit PV kernel enters Xen), whole machine, per I/O (net). **Series' grant hypercalls / I/O**: the delta of `hypercalls` in `/sys/kernel/debug/xen/m2p_override/stats` of the measuring domain (dom0, or the guest), per I/O of the big job: the gntdev map/unmap multicalls the series issues; `-` on the base, which has no counters.")
+    w("- **Not the host's speed, but its load still shows**: QEMU runs without `-icount`, so the guests' clocks follow the host's real time. The instructions of the I/O path itself do not depend on the host, but whatever the machine does per unit of time (dom0's and the guest's 250 Hz ticks on a busy CPU, Xen's timers, RCU, xen-mapblk's 1 s poll) is counted too, and a loaded host stretches the TCG time of every I/O. *TCG s* = the big job's duration; *bg%* = the busy rate below x that duration, as a share of the job. The section *Load* below measures how much the counts move with the duration.")
+    w("- **Debug kernels**: dom0 and the guest run the project's debug kernel (lockdep with PROVE_LOCKING and PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_LIST, DEBUG_OBJECTS_RCU_HEAD, DEBUG_VM), all three variants alike: kernel counts are inflated several times over a production kernel; the comparison between the kernels is like for like.")
+    w("- **The guest** runs the patched kernel (`bin/guest-kernel`) in all three boots, with `xen_m2p_override=on` in the patched boot and `off` in the `off` and `base` boots (the unpatched base has no guest kernel of its own in the rig). One PV guest (1 vCPU, 512 MiB) carries both remote disks: xvda on blkback, xvdb on qdisk.")
+    w("- Workloads (fio %s, O_DIRECT, libaio, `--thread`, `--randrepeat=1`, region 192 MiB of a 256 MiB image per path): %s." % (
+        ver.get("fio", ""), "; ".join("`%s` %s" % (k, v) for k, v in WL_DESC.items())))
+    w("")
+    w("Paths:")
+    w("")
+    for p in PATH_ORDER:
+        w("- `%s`: %s" % (p, PATH_DESC[p]))
+    w("")
+    w("Kernels (one boot each, dom0 `-smp 2`, `dom0_mem=2048M`):")
+    w("")
+    for k in kernels:
+        i = infos[k]
+        wt = i["bench-walltime"].split()
+        build = re.search(r"(#\d+ [^x]*?)\s+x86_64", i["uname"])
+        glog = os.path.join(i["dir"], "results", "bench-icount.log")
+        guest = re.findall(r"guest up: (.*)", open(glog).read()) if os.path.exists(glog) else []
+        km = re.search(r"^kernel (\S+)", i["bench-info"], re.M)
+        hl = re.search(r"^host-load (\S+ \S+ \S+)", i["bench-info"], re.M)
+        w("- `%s`: %s; dom0 kernel build %s%s%s; `build/runs/%s` (%s), %d measurements%s, boot wall time %s%s" % (
+            k, KERNEL_DESC[k], build.group(1) if build else "?", " (bzImage md5 %s)" % km.group(1)[:12] if km else "",
+            ", guest: %s" % guest[0] if guest else "",
+            os.path.basename(i["dir"]), i["head"], i["count"],
+            ", **%d labels without marker lines**" % len(i["missing"]) if i["missing"] else "",
+            ("%d s" % int(wt[1])) if len(wt) == 2 else "?", ", host load average at its end %s" % hl.group(1) if hl else ""))
+    # the same build for patched and off, and the same guest kernel everywhere?
+    builds = {k: re.search(r"#\d+", infos[k]["uname"]).group(0) if re.search(r"#\d+", infos[k]["uname"]) else "?" for k in kernels}
+    if "patched" in builds and "off" in builds and builds["patched"] != builds["off"]:
+        w("")
+        w("**Warning**: the `patched` and `off` boots ran different builds of the patched kernel (%s, %s): their comparison is not like for like." % (builds["patched"], builds["off"]))
+    gk = {k: re.search(r"^guest-kernel (\S+)", infos[k]["bench-info"], re.M) for k in kernels}
+    gk = {k: v.group(1) for k, v in gk.items() if v}
+    if len(set(gk.values())) > 1:
+        w("")
+        w("**Warning**: the guest kernel differed between boots (%s)." % ", ".join("%s %s" % (k, v[:8]) for k, v in gk.items()))
+    w("")
+    w("## Instructions per I/O")
+    w("")
+    pngs = {}
+    for wl in wls:
+        w("### %s" % WL_DESC[wl])
+        w("")
+        w("| path | kernel | per I/O (net) | spread | Xen | kernel | user | gross | hypercalls / I/O (all) | series' grant hypercalls / I/O | m2p entries added / I/O | TCG s | bg% | runs |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        table = {}
+        for p in PATH_ORDER:
+            for k in kernels:
+                s = data.get((k, p, wl))
+                if not s or not s["net"]["total"]:
+                    continue
+                table[(k, p)] = s
+                n = s["net"]
+                w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %.0f | %d |" % (
+                    p, k, fmt(mean(n["total"])), "%.1f%%" % spread(n["total"]) if len(n["total"]) > 1 else "-", fmt(mean(n["xen"])), fmt(mean(n["kernel"])),
+                    fmt(mean(n["user"])), fmt(mean(s["gross"])), fmt(mean(n["hcall"]), 2),
+                    fmt(mean(s["hc"]), 2), fmt(mean(s["added"]), 2), mean(s["secs"]) or 0, mean(s["bg"]) or 0, len(n["total"])))
+        w("")
+        png = plot(a.out, wl, table, kernels)
+        if png:
+            pngs[wl] = png
+            w("![%s](%s)" % (wl, png))
+            w("")
+    # targets
+    w("## Targets (issue 13)")
+    w("")
+    noisy = []
+    for (k, p, wl), s in sorted(data.items()):
+        if s["net"]["total"] and spread(s["net"]["total"]) > 3.0:
+            noisy.append((k, p, wl, spread(s["net"]["total"]), mean(s["bg"]) or 0))
+    nrows = sum(1 for s in data.values() if s["net"]["total"])
+    w("- **Spread <= 3%% of the mean**: %d of %d rows %s%s" % (
+        nrows - len(noisy), nrows, "meet it" if not noisy else "meet it; the others", "." if not noisy else " (spread, bg%):"))
+    for k, p, wl, sp, bg in noisy:
+        w("  - %s / %s / %s: %.1f%% (bg %.0f%%)" % (p, wl, k, sp, bg))
+    if "patched" in kernels and "off" in kernels:
+        w("- **PV domU with a remote backend: the series adds 0 instructions per request beyond the spread** (override on = `patched` vs off = `off`; per I/O, net; spread = the larger of the two rows' (max-min)):")
+        for p in ("domu-blkback", "domu-qdisk"):
+            for wl in wls:
+                on, off = data.get(("patched", p, wl)), data.get(("off", p, wl))
+                if not on or not off or not on["net"]["total"] or not off["net"]["total"]:
+                    continue
+                mo, mf = mean(on["net"]["total"]), mean(off["net"]["total"])
+                rng = max(max(on["net"]["total"]) - min(on["net"]["total"]), max(off["net"]["total"]) - min(off["net"]["total"]))
+                verdict = "met" if abs(mo - mf) <= rng else "missed"
+                w("  - %s / %s: on %s, off %s, difference %+s (%+.1f%%), run-to-run range %s: **%s**" % (
+                    p, wl, fmt(mo), fmt(mf), fmt(mo - mf), 100.0 * (mo - mf) / mf, fmt(rng), verdict))
+    vm = dict(v.split("=", 1) for v in a.vmlinux)
+    if vm:
+        res = {}
+        for k in ("base", "patched"):
+            if k in vm:
+                try:
+                    res[k] = m2p_roundtrip.count(vm[k])
+                except Exception as e:  # noqa: BLE001 - reported, not fatal
+                    res[k] = str(e)
+        if all(isinstance(v, tuple) for v in res.values()) and len(res) == 2:
+            b, pch = res["base"][0], res["patched"][0]
+            w("- **`mfn_to_pfn()` round trip no longer than base 6.12**: %d instructions patched (%s), %d on the base (%s): **%s**. Counted by `tools/tcg-icount/m2p_roundtrip.py`, which runs `xen_pte_val()` of each `vmlinux` (a present, non-special PTE of dom0's own frame: m2p[mfn] = pfn, p2m[pfn] = mfn) in a small x86-64 interpreter over objdump's disassembly, following calls and tail calls. (`scripts/fastpath-objdump.sh` lists only `xen_pte_val()` and an `mfn_to_pfn()` it calls; the patched `xen_pte_val()` tail-calls `pte_mfn_to_pfn.part.0`, so its listing of the patched kernel stops after 6 instructions and is not the round trip.)" % (
+                pch, ", ".join(res["patched"][1]), b, ", ".join(res["base"][1]), "met" if pch <= b else "missed"))
+        else:
+            w("- `mfn_to_pfn()` round trip: not counted (%s)" % res)
+    w("")
+    # load dependence
+    num_, den_, hi, rows_ = 0.0, 0.0, 0, 0
+    for (k, p, wl), s in data.items():
+        ds, di = s.get("dsec", []), s.get("dins", [])
+        if len(ds) < 2:
+            continue
+        ms, mi = statistics.mean(ds), statistics.mean(di)
+        num_ += sum((x - ms) * (y - mi) for x, y in zip(ds, di))
+        den_ += sum((x - ms) ** 2 for x in ds)
+        rows_ += 1
+        net = s["net"]["total"]
+        hi += net.index(max(net)) == ds.index(max(ds))
+    w("## Load")
+    w("")
+    if rows_ and den_ > 0:
+        w("How much the counts follow the TCG time (the host's load): over all rows, each run's net instructions (big job - small job) against its net TCG seconds (big - small), deviations from the row's mean, one slope for all rows: **%s instructions per second of TCG time** (compare the busy rate below: ticks alone). In %d of %d rows the run with the most instructions per I/O is the slowest one. A row's spread is mostly this: the host (2 cores) ran other TCG guests and builds during these boots, with changing load." % (fmt(num_ / den_), hi, rows_))
+    else:
+        w("(one run per row: no load analysis)")
+    w("")
+    # idle
+    w("## Idle machine")
+    w("")
+    w("What the machine executes per second of TCG time without I/O: idle (`sleep %s` between markers, at the start and at the end of the boot), and busy (Xen and kernel instructions added per second while an `awk` loop keeps dom0's CPU busy: the difference between loops of 2 and 8 million iterations, over the difference of their durations: timer ticks, scheduler, RCU). The busy rate x a measurement's duration is its *bg%%*." % (
+        infos[kernels[0]]["head"].split(" idle ")[1].split()[0] if " idle " in infos[kernels[0]]["head"] else "?"))
+    w("")
+    w("| kernel | idle: instructions / s | idle measurements | busy: Xen + kernel instructions / s |")
+    w("|---|---:|---|---:|")
+    for k in kernels:
+        rate, idle, brate, busy = idles[k]
+        w("| %s | %s | %s | %s |" % (k, fmt(rate), " / ".join("%s in %.1f s" % (fmt(r["d"]["total"]), r["secs"]) for r in idle), fmt(brate)))
+    w("")
+    w("## Fixed cost per fio job")
+    w("")
+    w("What does not scale with the I/Os (fio's start and exit, two `xm2p-mark` processes; the write job's fsync), from the small job: its instructions minus its I/Os x the net per-I/O, mean of the runs, in millions.")
+    w("")
+    w("| path | %s |" % " | ".join("%s %s" % (wl, k) for wl in wls for k in kernels))
+    w("|---|%s" % ("---:|" * (len(wls) * len(kernels))))
+    for p in PATH_ORDER:
+        cells = []
+        for wl in wls:
+            for k in kernels:
+                s = data.get((k, p, wl))
+                cells.append("%.1f" % (mean(s["fixed"]) / 1e6) if s and s.get("fixed") else "-")
+        if any(c != "-" for c in cells):
+            w("| %s | %s |" % (p, " | ".join(cells)))
+    w("")
+    w("## Commands")
+    w("")
+    w("    BENCH_NO_BUILD=1 make bench     # (or plain make bench on a fresh machine: builds kernels, rootfs, programs)")
+    w("")
+    w("which runs, per kernel:")
+    w("")
+    w("    nice -n 10 scripts/boot.sh --name bench[-off|-base] --tests bench-icount --timeout 5400 \\")
+    w("        --plugin build/tcg/libicount.so --kernel BZIMAGE --variant patched|off|base [--append xen_m2p_override=off]")
+    w("    python3 tools/tcg-icount/bench-report.py --out bench --vmlinux patched=build/kernel/vmlinux \\")
+    w("        --vmlinux base=build/base/kernel/vmlinux patched=build/runs/bench off=build/runs/bench-off base=build/runs/bench-base")
+    w("")
+    w("Raw data: `build/runs/bench*/icount.txt` (the plugin) and `build/runs/bench*/results/bench-icount.tsv` (one `M` line per measurement: label, path, workload, run, big/small, fio's status, I/Os, bytes, start and end time, the series' counters before and after).")
+    w("")
+    with open(os.path.join(a.out, "results.md"), "w") as f:
+        f.write("\n".join(o))
+    print("\n".join(o))
+
+
+if __name__ == "__main__":
+    main()
