@@ -9,6 +9,13 @@
 #                               alone is not enough; XM2P_CPU overrides)
 #           [--plugin SO[,ARGS]] (a TCG plugin, e.g. build/tcg/libicount.so;
 #                               ",out=FILE" defaults to build/runs/NAME/icount.txt)
+#           [--icount SHIFT]   (QEMU -icount shift=SHIFT,sleep=off: the
+#                               guests' clocks advance by 2^SHIFT ns per
+#                               executed instruction, not with the host's
+#                               time; single-threaded TCG; for make bench)
+#           [--smp N]          (vCPUs of the machine and of dom0, default 2)
+#           [--guest-kernel F] (the bzImage scenarios boot as a domU,
+#                               default build/dom0-bin/guest-kernel)
 #
 # The console (Xen on com1, dom0 on hvc0) goes to build/runs/NAME/console.log;
 # lines starting "XM2P:" are echoed here as progress. Results come back on a
@@ -19,6 +26,7 @@
 . "$(dirname "$0")/common.sh"
 
 name=run kernel= tests=kunit append= limit=900 variant=patched cpu=${XM2P_CPU:-qemu64,+svm,+npt} plugin=
+icount= smp=2 guest_kernel=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--name) name=$2; shift ;;
@@ -29,6 +37,9 @@ while [ $# -gt 0 ]; do
 	--variant) variant=$2; shift ;;
 	--cpu) cpu=$2; shift ;;
 	--plugin) plugin=$2; shift ;;
+	--icount) icount=$2; shift ;;
+	--smp) smp=$2; shift ;;
+	--guest-kernel) guest_kernel=$2; shift ;;
 	*) die "unknown option $1" ;;
 	esac
 	shift
@@ -37,6 +48,9 @@ done
 [ -s "$kernel" ] || die "no kernel at $kernel (make kernel)"
 [ -s "$BUILD/xen/xen.elf" ] || "$TOP/scripts/xen.sh"
 [ -s "$BUILD/rootfs.cpio" ] || "$TOP/scripts/rootfs.sh"
+case $smp in [1-9]) ;; *) die "--smp wants 1 to 9 vCPUs, not '$smp'" ;; esac
+case $icount in '' | [0-9]) ;; *) die "--icount wants a shift of 0 to 9, not '$icount'" ;; esac
+[ -z "$guest_kernel" ] || [ -s "$guest_kernel" ] || die "no guest kernel at $guest_kernel"
 
 run=$BUILD/runs/$name
 rm -rf "$run" && mkdir -p "$run/results"
@@ -47,6 +61,7 @@ mkdir -p "$ov/xen-m2p/bin"
 cp -a "$TOP/tests" "$ov/xen-m2p/"
 cp "$TOP/tests/dom0/init" "$ov/init"
 [ -d "$BUILD/dom0-bin" ] && cp -a "$BUILD/dom0-bin/." "$ov/xen-m2p/bin/"
+[ -z "$guest_kernel" ] || cp "$guest_kernel" "$ov/xen-m2p/bin/guest-kernel"
 (cd "$ov" && find . -mindepth 1 | cpio --quiet -o -H newc) > "$run/overlay.cpio"
 cat "$BUILD/rootfs.cpio" "$run/overlay.cpio" > "$BUILD/initrd-$name.cpio"
 rm -rf "$ov"
@@ -55,17 +70,18 @@ truncate -s 0 "$run/results.img" && truncate -s 256M "$run/results.img"
 truncate -s 0 "$BUILD/scratch-$name.img" && truncate -s 8G "$BUILD/scratch-$name.img"
 
 tests=$(echo "$tests" | tr ' ' ':')
-xen_cmd="console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M dom0_max_vcpus=2 loglvl=all guest_loglvl=all"
+xen_cmd="console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M dom0_max_vcpus=$smp loglvl=all guest_loglvl=all"
 # QEMU separates multiboot modules with ',' ("a,,b" for a literal comma).
 dom0_cmd="console=hvc0 earlyprintk=xen rdinit=/init panic=5 log_buf_len=8M xm2p.tests=$tests xm2p.variant=$variant $append"
 say "booting Xen + dom0 ($(basename "$(dirname "$(dirname "$(dirname "$(dirname "$kernel")")")")")) [$name]: tests ${tests//:/ }; console: ${run#"$TOP"/}/console.log, limit ${limit}s"
 start=$(date +%s)
-plugin_args=()
+qemu_extra=()
 if [ -n "$plugin" ]; then
 	case $plugin in *out=*) ;; *) plugin="$plugin,out=$run/icount.txt" ;; esac
-	plugin_args=(-plugin "$plugin")
+	qemu_extra=(-plugin "$plugin")
 fi
-timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu "$cpu" "${plugin_args[@]}" -m 3072 -smp 2 \
+[ -z "$icount" ] || qemu_extra+=(-icount "shift=$icount,sleep=off")
+timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu "$cpu" "${qemu_extra[@]}" -m 3072 -smp "$smp" \
 	-display none -monitor none -nic none -no-reboot -serial "file:$run/console.log" \
 	-kernel "$BUILD/xen/xen.elf" -append "$xen_cmd" \
 	-initrd "$kernel ${dom0_cmd//,/,,},$BUILD/initrd-$name.cpio" \
