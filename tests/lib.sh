@@ -285,6 +285,22 @@ pv_guest_cfg() {
 	} > guest.cfg
 }
 
+# xl create $1 (a config file) of domain $2, output in create.log. Under TCG
+# on a loaded host, libxl's 40 s limit on the block hotplug script is
+# sometimes too short ("killing execution of /etc/xen/scripts/block add
+# because of timeout"): that failure, and only that one, is tried again, up
+# to three times in all. Returns xl's status; create.log has the last try.
+xl_create() {
+	for try in 1 2 3; do
+		xl create "$1" > create.log 2>&1 && return 0
+		grep -q 'scripts/block add because of timeout' create.log || return 1
+		echo "xl create: block hotplug script timed out (try $try of 3)"
+		xl destroy "$2" > /dev/null 2>&1
+		sleep 10
+	done
+	return 1
+}
+
 # Wait until domain $1 is gone; $2 = limit (s). Destroys it on timeout.
 wait_domain_gone() {
 	i=0

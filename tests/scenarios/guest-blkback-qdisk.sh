@@ -37,7 +37,7 @@ truncate -s 128M phy.img && loop=$(losetup -f --show phy.img) || fail "loop devi
 qemu-img create -q -f qcow2 disk.qcow2 128M || fail "qemu-img create"
 pv_guest_cfg fio-guest 384 "disk = [ 'phy:$loop,xvda,w', 'format=qcow2,vdev=xvdb,access=rw,backendtype=qdisk,target=$PWD/disk.qcow2' ]"
 before_live=$(m2p_stat live_entries || echo -)
-xl create guest.cfg > create.log 2>&1 || { cat create.log; losetup -d $loop; fail "xl create"; }
+xl_create guest.cfg fio-guest || { cat create.log; losetup -d $loop; fail "xl create"; }
 wait_domain_gone fio-guest 800; gone=$?
 log=/var/log/xen/console/guest-fio-guest.log
 sleep 1

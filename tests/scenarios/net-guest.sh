@@ -40,7 +40,7 @@ python3 $XM2P/tests/netpeer.py $DOM0 $PORT $((SIZE << 20)) "$PWD/peer.out" 700 &
 peer=$!
 i=0; until [ -e peer.out.ready ]; do i=$((i + 1)); [ $i -gt 30 ] && fail "dom0 peer did not start"; sleep 1; done
 before=$(m2p_stat live_entries || echo -) added0=$(m2p_stat added || echo 0) mb0=$(m2p_stat map_batches || echo 0)
-xl create guest.cfg > create.log 2>&1 || { cat create.log; kill $peer; fail "xl create"; }
+xl_create guest.cfg net-guest || { cat create.log; kill $peer; fail "xl create"; }
 wait_domain_gone net-guest 800; gone=$?
 touch peer.out.stop
 wait $peer

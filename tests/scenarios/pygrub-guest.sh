@@ -27,7 +27,7 @@ disk = [ 'format=qcow2,vdev=xvda,access=rw,backendtype=qdisk,target=$PWD/guest.q
 on_poweroff = "destroy"
 on_crash = "destroy"
 CFG
-xl create guest.cfg > create.log 2>&1 || { cat create.log; fail "xl create"; }
+xl_create guest.cfg pygrub-guest || { cat create.log; fail "xl create"; }
 cat create.log
 i=0
 while xl domid pygrub-guest > /dev/null 2>&1; do
