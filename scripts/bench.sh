@@ -15,7 +15,15 @@
 #   BENCH_APPEND="..." more dom0 command-line words (xm2p.bench_runs=N,
 #                      xm2p.bench_paths=a,b, ...: see tests/bench-icount.sh)
 #   BENCH_TIMEOUT=S    per boot (default 5400 s)
+#   BENCH_KERNEL=F     the patched bzImage to boot (default build/kernel's)
+#   BENCH_JOBS=N       boots run at once (default: the host's CPUs, at most 3)
 #   BENCH_REPORT_ONLY=1  no boot: report from the existing build/runs/bench-*
+#
+# QEMU runs with -icount shift=0,sleep=off and one vCPU (boot.sh --icount 0
+# --smp 1): the machine's clocks advance by one nanosecond per executed
+# instruction, not with the host's time, and one vCPU means no cross-CPU
+# spinning. What the plugin counts then does not depend on how fast or how
+# loaded the host is, so the boots run side by side, one host CPU each.
 . "$(dirname "$0")/common.sh"
 if [ "${BENCH_NO_BUILD:-0}" != 1 ] && [ "${BENCH_REPORT_ONLY:-0}" != 1 ]; then
 	"$TOP/scripts/kernel.sh"; "$TOP/scripts/xen.sh"; "$TOP/scripts/rootfs.sh"; "$TOP/scripts/programs.sh"
@@ -26,15 +34,26 @@ fi
 [ -x "$BUILD/dom0-bin/xm2p-mark" ] || die "no build/dom0-bin/xm2p-mark (make programs)"
 command -v gnuplot > /dev/null || say "no gnuplot (make deps installs gnuplot-nox): no plots"
 
-patched=$BUILD/kernel/arch/x86/boot/bzImage
-base=$BUILD/base/kernel/arch/x86/boot/bzImage
+# The kernels the boots run, dom0's and the guest's, are copied first, so
+# that a rebuild meanwhile (make kernel, make check) cannot mix builds.
+snap=$BUILD/bench-kernels
+mkdir -p "$snap"
+patched=$snap/patched-bzImage base=$snap/base-bzImage guest=$snap/guest-bzImage
+if [ "${BENCH_REPORT_ONLY:-0}" != 1 ]; then
+	cp "${BENCH_KERNEL:-$BUILD/kernel/arch/x86/boot/bzImage}" "$patched"
+	cp "$BUILD/dom0-bin/guest-kernel" "$guest"
+	rm -f "$base"
+	[ -s "$BUILD/base/kernel/arch/x86/boot/bzImage" ] && cp "$BUILD/base/kernel/arch/x86/boot/bzImage" "$base"
+fi
 kernels=${BENCH_KERNELS:-patched off base}
 append=${BENCH_APPEND:-}
 prefix=bench
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	kernels=patched append="xm2p.bench=quick $append" prefix=bench-quick
 fi
-runs=()
+jobs=${BENCH_JOBS:-$(nproc)}
+[ "$jobs" -le 3 ] || jobs=3
+runs=() names=() pids=()
 for k in $kernels; do
 	case $k in
 	patched) name=$prefix; args=(--kernel "$patched" --variant patched) ;;
@@ -44,20 +63,37 @@ for k in $kernels; do
 	esac
 	[ "$k" = off ] || a=
 	if [ "$k" = base ] && [ ! -s "$base" ]; then
-		say "no unpatched base kernel at ${base#"$TOP"/} (BASELINE=1 make kernel): its boot is skipped"
+		say "no unpatched base kernel at build/base/kernel/arch/x86/boot/bzImage (BASELINE=1 make kernel): its boot is skipped"
 		continue
 	fi
-	if [ "${BENCH_REPORT_ONLY:-0}" != 1 ]; then
+	runs+=("$k=$BUILD/runs/$name") names+=("$name")
+	[ "${BENCH_REPORT_ONLY:-0}" != 1 ] || continue
+	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 5; done
+	(
 		start=$(date +%s)
-		nice -n "${BENCH_NICE:-10}" "$TOP/scripts/boot.sh" --name "$name" --tests bench-icount \
+		"$TOP/scripts/boot.sh" --name "$name" --tests bench-icount \
 			--timeout "${BENCH_TIMEOUT:-5400}" --plugin "$BUILD/tcg/libicount.so" \
-			"${args[@]}" --append "$a $append" || die "boot $name failed"
+			--icount 0 --smp 1 --guest-kernel "$guest" \
+			"${args[@]}" --append "$a $append" > "$BUILD/logs/$name.log" 2>&1 ||
+			{ tail -n 30 "$BUILD/logs/$name.log"; die "boot $name failed (log: build/logs/$name.log)"; }
 		echo "$k $(( $(date +%s) - start ))" > "$BUILD/runs/$name/bench-walltime"
-		r=$BUILD/runs/$name/results
-		read -r _ verdict _ < "$r/summary" || verdict=none
-		[ "$verdict" = PASS ] || { tail -n 30 "$r/bench-icount.log"; die "bench-icount failed in boot $name"; }
-	fi
-	runs+=("$k=$BUILD/runs/$name")
+		{
+			echo "kernel $(md5sum < "${args[1]}" | cut -d' ' -f1) ${args[1]#"$TOP"/}"
+			echo "guest-kernel $(md5sum < "$guest" | cut -d' ' -f1) ${guest#"$TOP"/}"
+			echo "host-load $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min, at the end)"
+		} > "$BUILD/runs/$name/bench-info"
+		say "boot $name done in $(( $(date +%s) - start )) s"
+	) &
+	pids+=($!)
+	say "boot $name started (log: build/logs/$name.log)"
+done
+failed=0
+for p in "${pids[@]}"; do wait "$p" || failed=1; done
+[ "$failed" = 0 ] || die "a benchmark boot failed"
+for name in "${names[@]}"; do
+	r=$BUILD/runs/$name/results
+	read -r _ verdict _ < "$r/summary" || verdict=none
+	[ "$verdict" = PASS ] || { tail -n 30 "$r/bench-icount.log"; die "bench-icount failed in boot $name"; }
 done
 [ ${#runs[@]} -gt 0 ] || die "no boot to report"
 

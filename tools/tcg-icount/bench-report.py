@@ -70,6 +70,8 @@ def parse_tsv(path):
             p = line.split()
             if line.startswith("# variant"):
                 head = line[2:].strip()
+            if line.startswith("# lockdep"):
+                head += "; " + line[2:].strip()
             if not p or p[0] != "M" or len(p) != 17:
                 continue
             rows.append(dict(label=int(p[1]), path=p[2], wl=p[3], run=int(p[4]), kind=p[5],
@@ -221,6 +223,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     ap.add_argument("--vmlinux", action="append", default=[])
+    ap.add_argument("--qemu", default="", help="how scripts/bench.sh ran QEMU, e.g. '-icount shift=0,sleep=off -smp 1'")
     ap.add_argument("runs", nargs="+")
     a = ap.parse_args()
     data, infos, idles = {}, {}, {}
@@ -239,25 +242,32 @@ def main():
     ver = dict(re.findall(r"^(\S+) +(\S.*)$", first["versions"], re.M))
     w("# Benchmark: instructions per I/O, counted by QEMU's TCG")
     w("")
-    w("Produced by `make bench` (`scripts/bench.sh`) on %s: Xen %s, dom0 %s, fio %s, QEMU %s (TCG, `-smp 2`) with the plugin `tools/tcg-icount` (`build/tcg/libicount.so`)." % (
+    icount = "-icount" in a.qemu
+    smp = re.search(r"-smp (\d+)", a.qemu)
+    smp = smp.group(1) if smp else "2"
+    w("Produced by `make bench` (`scripts/bench.sh`) on %s: Xen %s, dom0 %s, fio %s, QEMU %s (TCG, `%s`) with the plugin `tools/tcg-icount` (`build/tcg/libicount.so`)." % (
         datetime.date.today().isoformat(), ver.get("xen_version", "?").split(":")[-1].strip(),
         first["uname"].split()[2] if first["uname"] else "?", ver.get("fio", "?"),
-        subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.split("\n")[0].replace("QEMU emulator version ", "")))
+        subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout.split("\n")[0].replace("QEMU emulator version ", ""), a.qemu or "-smp 2"))
     w("")
     w("## What is counted")
     w("")
-    w("- **The whole machine**: every guest instruction QEMU executed on both vCPUs between `xm2p-mark start L` and `xm2p-mark stop L` in the measuring domain (dom0, or the guest for the `domu-*` rows): Xen, dom0's kernel and userspace (fio, QEMU's qdisk, xen-mapblk, xenstored, ...), the guest's kernel and userspace. Not counted: QEMU's own device emulation on the host (the virtio disk under dom0's ext4).")
+    w("- **The whole machine**: every guest instruction QEMU executed on every vCPU between `xm2p-mark start L` and `xm2p-mark stop L` in the measuring domain (dom0, or the guest for the `domu-*` rows): Xen, dom0's kernel and userspace (fio, QEMU's qdisk, xen-mapblk, xenstored, ...), the guest's kernel and userspace. Not counted: QEMU's own device emulation on the host (the virtio disk under dom0's ext4).")
     cpus = re.search(r" cpus (\d)", first["head"])
-    if cpus and cpus.group(1) == "1":
+    if icount:
+        w("- **Clocks that follow the instructions, one CPU**: QEMU runs with `%s`. With `-icount shift=0` the machine's clocks (TSC, timers) advance by one nanosecond per executed instruction, and with `sleep=off` an idle machine jumps to its next timer instead of waiting for the host: what the machine does per unit of time (dom0's and the guest's 250 Hz ticks, Xen's timers, RCU, xen-mapblk's 1 s poll) is counted per instruction executed, not per second of the host. With one CPU (dom0 `dom0_max_vcpus=1`, the guest pinned to it) no vCPU spins waiting for another whose host thread is descheduled. The counts then do not depend on the host's speed or load: the boots run side by side. What is left between runs: when the host completes dom0's virtio disk I/O, in virtual time." % a.qemu)
+    elif cpus and cpus.group(1) == "1":
         w("- **On one physical CPU**: the machine has two (`-smp 2`), and both are counted, but the benchmark puts all the work on CPU 0: dom0's second vCPU is taken offline, dom0's first vCPU and the guest's vCPU are pinned to CPU 0 (`xl vcpu-pin`, `cpus = \"0\"`); CPU 1 only idles in Xen. With work on both CPUs, every cross-CPU wait (an IPI's acknowledgement, a spinlock whose holder's vCPU thread the host has descheduled: this host has 2 cores and runs other TCG guests) spins for as long as the host keeps the other thread off a core, and all that spinning is counted, so the counts follow the host's load. `BENCH_APPEND=xm2p.bench_cpus=2` measures the machine as booted instead.")
     elif cpus:
         w("- **On both physical CPUs** (`xm2p.bench_cpus=2`): dom0 runs on two vCPUs, the guest wherever Xen puts it; cross-CPU spinning while the 2-core host deschedules a vCPU thread is counted too, so these counts follow the host's load.")
     w("- **Split by virtual address** of the executed code: Xen (`0xffff800000000000`..`0xffff87ffffffffff`), kernel (any other address in the upper half), user (lower half). The split cannot tell dom0's kernel from the guest's (both are 64-bit PV kernels above Xen's range), nor dom0's user space from the guest's: in the `domu-*` rows, \"kernel\" is dom0's and the guest's kernel together, \"user\" dom0's QEMU (qdisk) plus the guest's fio.")
-    w("- **Per I/O** = (instructions of the big job - instructions of the same run's small job) / (I/Os of the big job - I/Os of the small job): the big job does N I/Os (4096 of 4k, 1024 of 64k), the small one N/16, same path, workload and round; the difference removes what does not scale with the I/Os (fio's start and exit, the two marker processes, the final fsync of the write job). I/Os = fio's `io_bytes` / block size. *gross* = big job / its I/Os, fixed cost included.")
+    w("- **Per I/O** = (instructions of the big job - instructions of the same run's small job) / (I/Os of the big job - I/Os of the small job): the big job does N I/Os (%s of 4k, %s of 64k), the small one N/16, same path, workload and round; the difference removes what does not scale with the I/Os (fio's start and exit, the two marker processes, the final fsync of the write job). I/Os = fio's `io_bytes` / block size. *gross* = big job / its I/Os, fixed cost included." % (
+        (re.search(r" n4k (\d+)", first["head"]) or ["?", "?"])[1], (re.search(r" n64k (\d+)", first["head"]) or ["?", "?"])[1]))
     w("- **Spread** = (max - min) / mean of the per-run values, in %. Runs are interleaved: round 1 of every path and workload, then round 2, then round 3.")
     w("- **Hypercalls / I/O (all)**: `syscall` instructions executed at kernel addresses (how a 64-bit PV kernel enters Xen), whole machine, per I/O (net). **Series' grant hypercalls / I/O**: the delta of `hypercalls` in `/sys/kernel/debug/xen/m2p_override/stats` of the measuring domain (dom0, or the guest), per I/O of the big job: the gntdev map/unmap multicalls the series issues; `-` on the base, which has no counters.")
-    w("- **Not the host's speed, but its load still shows**: QEMU runs without `-icount`, so the guests' clocks follow the host's real time. The instructions of the I/O path itself do not depend on the host, but whatever the machine does per unit of time (dom0's and the guest's 250 Hz ticks on a busy CPU, Xen's timers, RCU, xen-mapblk's 1 s poll) is counted too, and a loaded host stretches the TCG time of every I/O. *TCG s* = the big job's duration; *bg%* = the busy rate below x that duration, as a share of the job. The section *Load* below measures how much the counts move with the duration.")
-    w("- **Debug kernels**: dom0 and the guest run the project's debug kernel (lockdep with PROVE_LOCKING and PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_LIST, DEBUG_OBJECTS_RCU_HEAD, DEBUG_VM), all three variants alike: kernel counts are inflated several times over a production kernel; the comparison between the kernels is like for like.")
+    if not icount:
+        w("- **Not the host's speed, but its load still shows**: QEMU runs without `-icount`, so the guests' clocks follow the host's real time. The instructions of the I/O path itself do not depend on the host, but whatever the machine does per unit of time (dom0's and the guest's 250 Hz ticks on a busy CPU, Xen's timers, RCU, xen-mapblk's 1 s poll) is counted too, and a loaded host stretches the TCG time of every I/O. *TCG s* = the big job's duration; *bg%* = the busy rate below x that duration, as a share of the job. The section *Load* below measures how much the counts move with the duration.")
+    w("- **Debug kernels**: dom0 and the guest run the project's debug kernel (lockdep with PROVE_LOCKING and PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_LIST, DEBUG_OBJECTS_RCU_HEAD, DEBUG_VM), all three variants alike: kernel counts are inflated several times over a production kernel. To keep the comparison like for like, `tests/bench-icount.sh` switches lockdep's dependency validation off (`/sys/module/lockdep/parameters/prove_locking` = 0) in dom0 and in the guest before anything maps a grant: the unpatched base reports the gntdev lock inversion that patch 1 fixes at its first gntdev map (dom0's QEMU attaching the qdisk) and then turns lockdep off for the rest of the boot (`debug_locks` 0), which made the base's kernel count per raw 4k read about 4 times smaller than the patched kernel's in a first run. With validation off no kernel reports, all keep lockdep's held-lock bookkeeping; the lockdep state at the start and end of each boot is in the list below.")
     w("- **The guest** runs the patched kernel (`bin/guest-kernel`) in all three boots, with `xen_m2p_override=on` in the patched boot and `off` in the `off` and `base` boots (the unpatched base has no guest kernel of its own in the rig). One PV guest (1 vCPU, 512 MiB) carries both remote disks: xvda on blkback, xvdb on qdisk.")
     w("- Workloads (fio %s, O_DIRECT, libaio, `--thread`, `--randrepeat=1`, region 192 MiB of a 256 MiB image per path): %s." % (
         ver.get("fio", ""), "; ".join("`%s` %s" % (k, v) for k, v in WL_DESC.items())))
@@ -267,7 +277,7 @@ def main():
     for p in PATH_ORDER:
         w("- `%s`: %s" % (p, PATH_DESC[p]))
     w("")
-    w("Kernels (one boot each, dom0 `-smp 2`, `dom0_mem=2048M`):")
+    w("Kernels (one boot each, QEMU `%s`, dom0 with %s vCPU%s, `dom0_mem=2048M`):" % (a.qemu or "-smp 2", smp, "" if smp == "1" else "s"))
     w("")
     for k in kernels:
         i = infos[k]
@@ -300,7 +310,7 @@ def main():
     for wl in wls:
         w("### %s" % WL_DESC[wl])
         w("")
-        w("| path | kernel | per I/O (net) | spread | Xen | kernel | user | gross | hypercalls / I/O (all) | series' grant hypercalls / I/O | m2p entries added / I/O | TCG s | bg% | runs |")
+        w("| path | kernel | per I/O (net) | spread | Xen | kernel | user | gross | hypercalls / I/O (all) | series' grant hypercalls / I/O | m2p entries added / I/O | %s s | bg%% | runs |" % ("virtual" if icount else "TCG"))
         w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         table = {}
         for p in PATH_ORDER:
@@ -353,10 +363,14 @@ def main():
                     res[k] = m2p_roundtrip.count(vm[k])
                 except Exception as e:  # noqa: BLE001 - reported, not fatal
                     res[k] = str(e)
+        def build_of(path):
+            m = re.search(rb"Linux version \S+ .*?(#\d+)", open(path, "rb").read())
+            return m.group(1).decode() if m else "?"
         if all(isinstance(v, tuple) for v in res.values()) and len(res) == 2:
             b, pch = res["base"][0], res["patched"][0]
-            w("- **`mfn_to_pfn()` round trip no longer than base 6.12**: %d instructions patched (%s), %d on the base (%s): **%s**. Counted by `tools/tcg-icount/m2p_roundtrip.py`, which runs `xen_pte_val()` of each `vmlinux` (a present, non-special PTE of dom0's own frame: m2p[mfn] = pfn, p2m[pfn] = mfn) in a small x86-64 interpreter over objdump's disassembly, following calls and tail calls. (`scripts/fastpath-objdump.sh` lists only `xen_pte_val()` and an `mfn_to_pfn()` it calls; the patched `xen_pte_val()` tail-calls `pte_mfn_to_pfn.part.0`, so its listing of the patched kernel stops after 6 instructions and is not the round trip.)" % (
-                pch, ", ".join(res["patched"][1]), b, ", ".join(res["base"][1]), "met" if pch <= b else "missed"))
+            w("- **`mfn_to_pfn()` round trip no longer than base 6.12**: %d instructions patched (%s), %d on the base (%s): **%s**. Counted by `tools/tcg-icount/m2p_roundtrip.py`, which runs `xen_pte_val()` of each `vmlinux` (a present, non-special PTE of dom0's own frame: m2p[mfn] = pfn, p2m[pfn] = mfn) in a small x86-64 interpreter over objdump's disassembly, following calls and tail calls. (`scripts/fastpath-objdump.sh` lists only `xen_pte_val()` and an `mfn_to_pfn()` it calls; the patched `xen_pte_val()` tail-calls `pte_mfn_to_pfn.part.0`, so its listing of the patched kernel stops after 6 instructions and is not the round trip.) `vmlinux` builds: patched %s, base %s." % (
+                pch, ", ".join(res["patched"][1]), b, ", ".join(res["base"][1]), "met" if pch <= b else "missed",
+                build_of(vm["patched"]), build_of(vm["base"])))
         else:
             w("- `mfn_to_pfn()` round trip: not counted (%s)" % res)
     w("")
@@ -374,7 +388,9 @@ def main():
         hi += net.index(max(net)) == ds.index(max(ds))
     w("## Load")
     w("")
-    if rows_ and den_ > 0:
+    if icount:
+        w("(`-icount`: the clocks follow the instructions, so a measurement's duration is its count again; no load analysis.)")
+    elif rows_ and den_ > 0:
         w("How much the counts follow the TCG time (the host's load): over all rows, each run's net instructions (big job - small job) against its net TCG seconds (big - small), deviations from the row's mean, one slope for all rows: **%s instructions per second of TCG time** (compare the busy rate below: ticks alone). In %d of %d rows the run with the most instructions per I/O is the slowest one. A row's spread is mostly this: the host (2 cores) ran other TCG guests and builds during these boots, with changing load." % (fmt(num_ / den_), hi, rows_))
     else:
         w("(one run per row: no load analysis)")
@@ -382,7 +398,7 @@ def main():
     # idle
     w("## Idle machine")
     w("")
-    w("What the machine executes per second of TCG time without I/O: idle (`sleep %s` between markers, at the start and at the end of the boot), and busy (Xen and kernel instructions added per second while an `awk` loop keeps dom0's CPU busy: the difference between loops of 2 and 8 million iterations, over the difference of their durations: timer ticks, scheduler, RCU). The busy rate x a measurement's duration is its *bg%%*." % (
+    w("What the machine executes per second of %s time without I/O: idle (`sleep %s` between markers, at the start and at the end of the boot), and busy (Xen and kernel instructions added per second while an `awk` loop keeps dom0's CPU busy: the difference between loops of 2 and 8 million iterations, over the difference of their durations: timer ticks, scheduler, RCU). The busy rate x a measurement's duration is its *bg%%*." % ("virtual" if icount else "TCG",
         infos[kernels[0]]["head"].split(" idle ")[1].split()[0] if " idle " in infos[kernels[0]]["head"] else "?"))
     w("")
     w("| kernel | idle: instructions / s | idle measurements | busy: Xen + kernel instructions / s |")
@@ -412,8 +428,9 @@ def main():
     w("")
     w("which runs, per kernel:")
     w("")
-    w("    nice -n 10 scripts/boot.sh --name bench[-off|-base] --tests bench-icount --timeout 5400 \\")
-    w("        --plugin build/tcg/libicount.so --kernel BZIMAGE --variant patched|off|base [--append xen_m2p_override=off]")
+    w("    scripts/boot.sh --name bench[-off|-base] --tests bench-icount --timeout 5400 \\")
+    w("        --plugin build/tcg/libicount.so --icount 0 --smp 1 --guest-kernel build/bench-kernels/guest-bzImage \\")
+    w("        --kernel BZIMAGE --variant patched|off|base [--append xen_m2p_override=off]")
     w("    python3 tools/tcg-icount/bench-report.py --out bench --vmlinux patched=build/kernel/vmlinux \\")
     w("        --vmlinux base=build/base/kernel/vmlinux patched=build/runs/bench off=build/runs/bench-off base=build/runs/bench-base")
     w("")
