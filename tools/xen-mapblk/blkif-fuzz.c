@@ -794,13 +794,17 @@ int main(int argc, char **argv)
 		printf("Bail out! no backend waiting at %s\n", be_path);
 		return 1;
 	}
+	/*
+	 * feature-persistent may be 0 or 1: we do not write it, so a backend
+	 * offering persistent grants must still map per request for us.
+	 */
 	sectors = (uint64_t)xs_get_ll(be_path, "sectors", 0);
 	check(sectors >= 512 && xs_get_ll(be_path, "sector-size", 0) == 512 &&
 	      xs_get_ll(be_path, "feature-flush-cache", 0) == 1 &&
-	      xs_get_ll(be_path, "feature-persistent", 0) != 1 &&
+	      (unsigned long long)xs_get_ll(be_path, "feature-persistent", 0) <= 1 &&
 	      xs_get_ll(be_path, "max-ring-page-order", 0) >= opt.ring_order,
 	      "backend nodes: sectors=%" PRIu64 " (>=512) sector-size=512 "
-	      "feature-flush-cache=1 no persistent grants, max-ring-page-order>=%u",
+	      "feature-flush-cache=1 feature-persistent=0|1, max-ring-page-order>=%u",
 	      sectors, opt.ring_order);
 	if (sectors < 512) {
 		printf("Bail out! image too small (need 256 KiB)\n");

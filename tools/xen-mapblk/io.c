@@ -191,6 +191,8 @@ void io_disconnect(void)
 		sys_io_destroy(g.aio);
 		g.aio_ok = false;
 	}
+	/* no AIO can touch a kept page any more */
+	pgrant_disconnect();
 	free(g.pend);
 	g.pend = NULL;
 	g.npend = 0;
@@ -298,19 +300,52 @@ static uint64_t check_rw(const blkif_request_t *req, bool write, uint32_t *refs)
 }
 
 /*
- * Map every segment of @req with one gntdev call, contiguously, and point
- * one iovec at the sectors of each page.  0, or -1 after rejecting it.
+ * Map @n grants for one request only, with one gntdev call, contiguously
+ * (read-only for a write to disk); unmapped when the request completes.
+ */
+int map_per_request(struct pending *p, uint32_t *refs, unsigned int n)
+{
+	st.map_calls++;
+	p->map = xengnttab_map_domain_grant_refs(g.xgt, n, opt.fe_domid, refs,
+						 p->write ? PROT_READ :
+						 PROT_READ | PROT_WRITE);
+	if (!p->map)
+		return -1;
+	p->nmap = n;
+	st.req_maps += n;
+	return 0;
+}
+
+/* The page of each segment, mapped for this request only. */
+static int map_all(struct pending *p, unsigned int nseg, uint32_t *refs,
+		   void **page)
+{
+	unsigned int i;
+
+	if (map_per_request(p, refs, nseg) < 0)
+		return -1;
+	for (i = 0; i < nseg; i++)
+		page[i] = (char *)p->map + (size_t)i * XPAGE_SIZE;
+	return 0;
+}
+
+/*
+ * Map the segments of @req (from the persistent-grant pool when it is on)
+ * and point one iovec at the sectors of each page.  0, or -1 after
+ * rejecting the request.
  */
 static int map_segments(struct pending *p, const blkif_request_t *req,
 			uint32_t *refs)
 {
 	unsigned int nseg = req->nr_segments, i;
+	void *page[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+	int ret;
 
-	st.map_calls++;
-	p->map = xengnttab_map_domain_grant_refs(g.xgt, nseg, opt.fe_domid,
-						 refs, p->write ? PROT_READ :
-						 PROT_READ | PROT_WRITE);
-	if (!p->map) {
+	if (pgrant_on())
+		ret = pgrant_map(p, nseg, refs, page);
+	else
+		ret = map_all(p, nseg, refs, page);
+	if (ret < 0) {
 		int e = errno;
 
 		st.map_errors++;
@@ -319,13 +354,11 @@ static int map_segments(struct pending *p, const blkif_request_t *req,
 		       opt.fe_domid, strerror(e));
 		return -1;
 	}
-	p->nmap = nseg;
 	st.segments += nseg;
 	for (i = 0; i < nseg; i++) {
 		unsigned int fs = req->seg[i].first_sect, ls = req->seg[i].last_sect;
 
-		p->iov[i].iov_base = (char *)p->map + (size_t)i * XPAGE_SIZE +
-				     ((size_t)fs << SECTOR_SHIFT);
+		p->iov[i].iov_base = (char *)page[i] + ((size_t)fs << SECTOR_SHIFT);
 		p->iov[i].iov_len = (size_t)(ls - fs + 1) << SECTOR_SHIFT;
 	}
 	return 0;

@@ -37,6 +37,7 @@ struct options opt = {
 	.backend_kind = "vbd",
 	.type = "qdisk",
 	.max_ring_order = MAX_RING_ORDER,
+	.persistent = true,
 };
 
 struct backend g = {
@@ -70,13 +71,17 @@ void print_stats(const char *when)
 		"rejections=%llu bytes_read=%llu bytes_written=%llu "
 		"unconsumed_failed=%llu kicks=%llu aio_wakeups=%llu notifies=%llu "
 		"missed_kicks=%llu missed_completions=%llu renotifies=%llu "
-		"discards=%llu secure_discards=%llu held=%llu\n", when,
+		"discards=%llu secure_discards=%llu held=%llu persistent=%llu "
+		"pgrant_maps=%llu pgrant_hits=%llu pgrant_pool=%u "
+		"pgrant_peak=%llu pgrant_max=%llu req_maps=%llu\n", when,
 		st.requests, st.reads, st.writes, st.flushes, st.segments,
 		st.map_calls, st.map_errors, st.unmap_errors, st.io_errors,
 		st.errors, st.eopnotsupp, st.rejections, st.bytes_read,
 		st.bytes_written, st.unconsumed_failed, st.kicks, st.aio_wakeups,
 		st.notifies, st.missed_kicks, st.missed_completions, st.renotifies,
-		st.discards, st.secure_discards, st.held);
+		st.discards, st.secure_discards, st.held, st.persistent,
+		st.pgrant_maps, st.pgrant_hits, pgrant_count(), st.pgrant_peak,
+		st.pgrant_max, st.req_maps);
 }
 
 const char *op_name(unsigned int op)
@@ -205,6 +210,10 @@ static void usage(FILE *f)
 "                          SIGUSR2 then closes the ring with them unanswered\n"
 "  --stall-ms N            wait N ms (0..60000) before mapping each read or\n"
 "                          write: a slow backend, requests sit on the ring\n"
+"  --no-persistent         advertise feature-persistent=0: map every request's\n"
+"                          grants and unmap them when it completes\n"
+"  --max-persistent N      bound of the persistent-grant pool, 1..%u (default:\n"
+"                          ring slots * %u, 352 for a one-page ring)\n"
 "  --no-xenstore-create    nodes were pre-created by a script: only write the\n"
 "                          backend feature/size nodes and state; remove nothing\n"
 "  --no-frontend-nodes     create only the backend directory; the frontend\n"
@@ -216,7 +225,8 @@ static void usage(FILE *f)
 "  --pidfile FILE          write our pid to FILE (removed at exit)\n"
 "  --daemonize             fork into the background (stderr is kept)\n"
 "  -v, --verbose           log every request\n"
-"  -h, --help\n", MAX_RING_ORDER, MAX_RING_ORDER);
+"  -h, --help\n", MAX_RING_ORDER, MAX_RING_ORDER, MAX_PGRANTS,
+		BLKIF_MAX_SEGMENTS_PER_REQUEST);
 }
 
 static int parse_uint(const char *s, unsigned long long max, unsigned long long *out)
@@ -235,7 +245,8 @@ static int parse_uint(const char *s, unsigned long long max, unsigned long long 
 enum {
 	O_FE = 256, O_BE, O_DEVID, O_IMAGE, O_KIND, O_TYPE, O_ORDER, O_RO,
 	O_BUFFERED, O_NOCREATE, O_NOFE, O_REPLACE, O_STATS, O_PIDFILE, O_DAEMON,
-	O_DISCARD, O_HOLD_DISCARD, O_HOLD_WRITES, O_STALL,
+	O_DISCARD, O_HOLD_DISCARD, O_HOLD_WRITES, O_STALL, O_NOPERSIST,
+	O_MAXPERSIST,
 };
 
 static void parse_args(int argc, char **argv)
@@ -254,6 +265,8 @@ static void parse_args(int argc, char **argv)
 		{ "hold-discard", no_argument, NULL, O_HOLD_DISCARD },
 		{ "hold-writes", no_argument, NULL, O_HOLD_WRITES },
 		{ "stall-ms", required_argument, NULL, O_STALL },
+		{ "no-persistent", no_argument, NULL, O_NOPERSIST },
+		{ "max-persistent", required_argument, NULL, O_MAXPERSIST },
 		{ "no-xenstore-create", no_argument, NULL, O_NOCREATE },
 		{ "no-frontend-nodes", no_argument, NULL, O_NOFE },
 		{ "replace", no_argument, NULL, O_REPLACE },
@@ -307,6 +320,12 @@ static void parse_args(int argc, char **argv)
 		case O_DISCARD: opt.discard = true; break;
 		case O_HOLD_DISCARD: opt.discard = opt.hold_discard = true; break;
 		case O_HOLD_WRITES: opt.hold_writes = true; break;
+		case O_NOPERSIST: opt.persistent = false; break;
+		case O_MAXPERSIST:
+			if (parse_uint(optarg, MAX_PGRANTS, &v) || v == 0)
+				goto bad;
+			opt.max_persistent = (unsigned int)v;
+			break;
 		case O_STALL:
 			if (parse_uint(optarg, 60000, &v))
 				goto bad;

@@ -8,6 +8,7 @@
  *               stall diagnostics and the idle check
  *   io.c        the I/O engine: image, request slots, grant mapping per
  *               request, native AIO submit/reap, held and stalled requests
+ *   pgrant.c    the persistent-grant pool (feature-persistent)
  *
  * Single-threaded: every function runs from the event loop in main.c.
  * common.h (the blkif ABI bits) is shared with blkif-fuzz.
@@ -34,6 +35,8 @@
 
 /* A ring holds at most this many requests (32 per page, 2^4 pages). */
 #define MAX_RING_SLOTS	(32u << MAX_RING_ORDER)
+/* Largest --max-persistent: every grant of a full largest ring. */
+#define MAX_PGRANTS	(MAX_RING_SLOTS * BLKIF_MAX_SEGMENTS_PER_REQUEST)
 
 /* ------------------------------------------------------------------ */
 /* options (main.c)                                                    */
@@ -53,6 +56,8 @@ struct options {
 	bool hold_discard;	/* never answer a discard (a backend dying) */
 	bool hold_writes;	/* never answer a write either */
 	unsigned int stall_ms;	/* wait before mapping each read/write */
+	bool persistent;	/* advertise feature-persistent */
+	unsigned int max_persistent;	/* pool bound, 0 = from the ring size */
 	bool no_create;
 	bool no_fe_nodes;
 	bool replace;
@@ -75,7 +80,9 @@ struct pending {
 	uint8_t op;			/* echoed in the response */
 	bool write;
 	bool sync_after;		/* FLUSH_DISKCACHE carrying data */
-	void *map;			/* gntdev mapping of all segments */
+	void *map;			/* gntdev mapping for this request only:
+					 * every segment, or with persistent
+					 * grants those the pool had no room for */
 	uint32_t nmap;
 	uint64_t sector;
 	size_t len;
@@ -144,6 +151,11 @@ struct stats {
 	/* event loop: wakeups, notifications, what the idle check found */
 	unsigned long long kicks, aio_wakeups, notifies;
 	unsigned long long missed_kicks, missed_completions, renotifies;
+	/* persistent grants: grants kept, segments served from the pool,
+	 * largest pool size; grants mapped for one request only; whether the
+	 * last connection used them and with what bound */
+	unsigned long long pgrant_maps, pgrant_hits, pgrant_peak, req_maps;
+	unsigned long long persistent, pgrant_max;
 };
 
 extern struct stats st;
@@ -166,6 +178,7 @@ struct fe_ring {
 	unsigned int pages;
 	uint32_t refs[MAX_RING_PAGES];
 	evtchn_port_t evtchn;
+	bool persistent;	/* frontend wrote feature-persistent=1 */
 };
 
 int setup_xenstore(void);
@@ -202,11 +215,22 @@ unsigned int io_free_slots(void);
 void io_rw(const blkif_request_t *req, bool write, bool sync_after);
 void io_flush(const blkif_request_t *req);
 void io_discard(const blkif_request_t *req);
+int map_per_request(struct pending *p, uint32_t *refs, unsigned int n);
 void handle_aio_wakeup(void);
 int reap(struct timespec *tmo);
 void wait_inflight(void);
 unsigned int held_count(void);
 void release_held(void);
 void drop_held(void);
+
+/* ------------------------------------------------------------------ */
+/* pgrant.c                                                            */
+
+int pgrant_connect(bool on, unsigned int slots);
+void pgrant_disconnect(void);
+bool pgrant_on(void);
+unsigned int pgrant_count(void);
+int pgrant_map(struct pending *p, unsigned int nseg, uint32_t *refs,
+	       void **page);
 
 #endif

@@ -330,12 +330,14 @@ void disconnect_ring(void)
 			logmsg("event channel unbind: %s", strerror(errno));
 		g.port_bound = false;
 	}
+	/* AIO and the persistent grants first: kept mappings go before
+	 * the ring does */
+	io_disconnect();
 	if (g.ring_map) {
 		if (xengnttab_unmap(g.xgt, g.ring_map, g.ring_pages) < 0)
 			logmsg("ring unmap: %s", strerror(errno));
 		g.ring_map = NULL;
 	}
-	io_disconnect();
 	g.connected = false;
 }
 
@@ -377,14 +379,17 @@ int connect_ring(void)
 
 	if (read_frontend_ring(&fr) < 0 || map_ring(&fr) < 0)
 		return -1;
-	if (io_connect(RING_SIZE(&g.ring)) < 0 || bind_evtchn(&fr) < 0)
+	if (io_connect(RING_SIZE(&g.ring)) < 0 ||
+	    pgrant_connect(opt.persistent && fr.persistent, g.npend) < 0 ||
+	    bind_evtchn(&fr) < 0)
 		goto fail;
 	g.connected = true;
 	if (announce_connected() < 0)
 		goto fail;
 	logmsg("connected: frontend domid %u, ring %u page(s) (%u slots, ring-ref "
-	       "%u), event-channel %u (local port %u)", opt.fe_domid, fr.pages,
-	       g.npend, fr.refs[0], fr.evtchn, g.local_port);
+	       "%u), event-channel %u (local port %u), persistent grants %s "
+	       "(pool of up to %llu)", opt.fe_domid, fr.pages, g.npend, fr.refs[0],
+	       fr.evtchn, g.local_port, pgrant_on() ? "on" : "off", st.pgrant_max);
 	/* requests may already be waiting */
 	process_ring();
 	return 0;

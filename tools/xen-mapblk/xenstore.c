@@ -141,7 +141,7 @@ static int write_be_features(xs_transaction_t t)
 
 	if (xs_printf(t, b, "feature-flush-cache", "1") ||
 	    xs_printf(t, b, "feature-barrier", "0") ||
-	    xs_printf(t, b, "feature-persistent", "0") ||
+	    xs_printf(t, b, "feature-persistent", "%d", opt.persistent) ||
 	    xs_printf(t, b, "max-ring-page-order", "%u", opt.max_ring_order) ||
 	    xs_printf(t, b, "sector-size", "512") ||
 	    xs_printf(t, b, "sectors", "%" PRIu64, g.sectors) ||
@@ -345,7 +345,8 @@ int watch_nodes(void)
 
 /*
  * What the frontend published for its ring: protocol (native only),
- * ring-page-order + ring-ref0.. (or ring-ref) and event-channel.
+ * ring-page-order + ring-ref0.. (or ring-ref), event-channel and whether
+ * it wants persistent grants (feature-persistent, missing = 0).
  */
 int read_frontend_ring(struct fe_ring *fr)
 {
@@ -389,6 +390,7 @@ int read_frontend_ring(struct fe_ring *fr)
 		return -1;
 	}
 	fr->evtchn = (evtchn_port_t)v;
+	fr->persistent = xs_get_ull(f, "feature-persistent", &v) == 0 && v == 1;
 	return 0;
 }
 
