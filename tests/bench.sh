@@ -37,7 +37,7 @@ qmp device_del '{"id": "xvdb"}' >/dev/null
 i=0; while [ -b /dev/xvdb ]; do i=$((i+1)); [ $i -gt 120 ] && break; sleep 0.5; done
 sleep 1; qmp blockdev-del '{"node-name": "bench0"}' >/dev/null
 b0=$(m2p_stat map_batches); h0=$(m2p_stat hypercalls); u0=$(m2p_stat unmap_batches)
-mapblk_start xvdc $img
+mapblk_start xvdc $img --no-persistent	# per-request grant mapping, as before
 wait_for_dev /dev/xvdc 60 || fail "xen-mapblk attach"
 bench_target xen-mapblk /dev/xvdc
 mapblk_stop xvdc > mapblk-stop.log 2>&1

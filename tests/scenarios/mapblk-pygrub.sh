@@ -2,7 +2,8 @@
 # and back to raw (as a qcow2 guest disk would be for a raw-only backend),
 # served to dom0's blkfront by xen-mapblk (gntdev mappings, O_DIRECT AIO),
 # and pygrub reads grub.cfg, the kernel and the initrd from /dev/xvdg with
-# buffered reads: page-cache pages granted to a backend in the same domain.
+# buffered reads: page-cache pages granted to a backend in the same domain
+# (--no-persistent: with persistent grants blkfront would copy instead).
 # timeout: 600
 . $XM2P/tests/lib.sh
 make_boot_disk disk0.raw 64M
@@ -11,7 +12,7 @@ qemu-img convert -O qcow2 disk0.raw disk.qcow2 && qemu-img convert -O raw disk.q
 rm -f disk0.raw disk.qcow2
 sum=$(sha256sum < disk.raw)
 batches0=$(m2p_stat map_batches || echo 0)
-mapblk_start xvdg $PWD/disk.raw
+mapblk_start xvdg $PWD/disk.raw --no-persistent
 wait_for_dev /dev/xvdg 60 || { cat mapblk.log; fail "no /dev/xvdg from xen-mapblk"; }
 run_pygrub /dev/xvdg || { mapblk_stop xvdg; fail "pygrub failed"; }
 batches=$(( $(m2p_stat map_batches || echo 0) - batches0 ))

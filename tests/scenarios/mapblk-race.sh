@@ -2,6 +2,8 @@
 # local-attached disk (pygrub-style) racing O_DIRECT I/O, with a backend
 # that does O_DIRECT AIO into gntdev-mapped frames. Short hung-task timeout.
 # A watchdog ends a stalled run with diagnostics instead of a bare timeout.
+# --no-persistent: with persistent grants blkfront would copy through its
+# own pages and the page-cache pages would never be granted.
 # timeout: 420
 . $XM2P/tests/lib.sh
 DUR=${XM2P_RACE_SECONDS:-60}
@@ -9,7 +11,7 @@ echo 10 > /proc/sys/kernel/hung_task_timeout_secs
 kmsg_mark
 img=$PWD/race.img
 truncate -s 256M $img
-mapblk_start xvdh $img
+mapblk_start xvdh $img --no-persistent
 wait_for_dev /dev/xvdh 60 || { cat mapblk.log; fail "no /dev/xvdh"; }
 end=$(( $(date +%s) + DUR ))
 page_cache_reader 1 /dev/xvdh $end > reader1.log 2>&1 & r1=$!

@@ -27,9 +27,10 @@ stress() {
 }
 
 # xen-mapblk: gntdev maps each request's grants, with kernel mappings
+# (persistent grants off, as for blkback below)
 truncate -s 128M mapblk.img
 added0=$(m2p_stat added || echo 0)
-mapblk_start xvdg "$PWD/mapblk.img"
+mapblk_start xvdg "$PWD/mapblk.img" --no-persistent
 wait_for_dev /dev/xvdg 60 || { cat mapblk.log; fail "no /dev/xvdg from xen-mapblk"; }
 stress /dev/xvdg xen-mapblk
 mapblk_stop xvdg || fail "xen-mapblk did not shut down cleanly"

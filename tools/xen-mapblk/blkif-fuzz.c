@@ -50,6 +50,7 @@ static struct {
 	unsigned int ring_order;
 	unsigned int timeout_s;
 	bool bogus_ring;
+	bool persistent;	/* write feature-persistent=1 */
 	long backend_pid;
 	int verbose;
 } opt = {
@@ -221,7 +222,9 @@ static int create_frontend(void)
 		    xs_put(t, fe_path, "virtual-device", "%lu", opt.devid) ||
 		    xs_put(t, fe_path, "device-type", "disk") ||
 		    xs_put(t, fe_path, "protocol", "%s", XEN_IO_PROTO_ABI_NATIVE) ||
-		    xs_put(t, fe_path, "event-channel", "%u", port))
+		    xs_put(t, fe_path, "event-channel", "%u", port) ||
+		    (opt.persistent &&
+		     xs_put(t, fe_path, "feature-persistent", "1")))
 			goto abort;
 		if (ring_pages == 1) {
 			if (xs_put(t, fe_path, "ring-ref", "%u", ring_refs[0]))
@@ -713,6 +716,8 @@ static void usage(FILE *f)
 "  --ring-order N        use a 2^N page ring (default 0)\n"
 "  --timeout S           per-step timeout in seconds (default 10)\n"
 "  --no-bogus-ring       skip the destructive bad-req_prod test\n"
+"  --persistent          write feature-persistent=1 (the data pages are\n"
+"                        granted read-write and reused, as blkfront's)\n"
 "  --sigterm-backend PID instead of closing normally, fill the ring, SIGTERM\n"
 "                        the backend and check every request is answered\n");
 }
@@ -727,6 +732,7 @@ int main(int argc, char **argv)
 		{ "ring-order", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "no-bogus-ring", no_argument, NULL, 'n' },
+		{ "persistent", no_argument, NULL, 'P' },
 		{ "sigterm-backend", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -763,6 +769,7 @@ int main(int argc, char **argv)
 			break;
 		case 't': opt.timeout_s = v ? (unsigned int)v : 1; break;
 		case 'n': opt.bogus_ring = false; break;
+		case 'P': opt.persistent = true; break;
 		case 'p': opt.backend_pid = (long)v; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -794,13 +801,17 @@ int main(int argc, char **argv)
 		printf("Bail out! no backend waiting at %s\n", be_path);
 		return 1;
 	}
+	/*
+	 * feature-persistent may be 0 or 1: we do not write it, so a backend
+	 * offering persistent grants must still map per request for us.
+	 */
 	sectors = (uint64_t)xs_get_ll(be_path, "sectors", 0);
 	check(sectors >= 512 && xs_get_ll(be_path, "sector-size", 0) == 512 &&
 	      xs_get_ll(be_path, "feature-flush-cache", 0) == 1 &&
-	      xs_get_ll(be_path, "feature-persistent", 0) != 1 &&
+	      (unsigned long long)xs_get_ll(be_path, "feature-persistent", 0) <= 1 &&
 	      xs_get_ll(be_path, "max-ring-page-order", 0) >= opt.ring_order,
 	      "backend nodes: sectors=%" PRIu64 " (>=512) sector-size=512 "
-	      "feature-flush-cache=1 no persistent grants, max-ring-page-order>=%u",
+	      "feature-flush-cache=1 feature-persistent=0|1, max-ring-page-order>=%u",
 	      sectors, opt.ring_order);
 	if (sectors < 512) {
 		printf("Bail out! image too small (need 256 KiB)\n");
