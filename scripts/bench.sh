@@ -18,6 +18,10 @@
 #   BENCH_KERNEL=F     the patched bzImage to boot (default build/kernel's)
 #   BENCH_JOBS=N       boots run at once (default: the host's CPUs, at most 3)
 #   BENCH_REPORT_ONLY=1  no boot: report from the existing build/runs/bench-*
+#   BENCH_MORE="KERNEL=build/runs/NAME ..."  more boots to report: e.g. a
+#                      boot of some paths only (BENCH_APPEND=xm2p.bench_paths=..
+#                      run by hand with the same boot.sh options); their
+#                      rows replace the main boot's of the same path
 #
 # QEMU runs with -icount shift=0,sleep=off and one vCPU (boot.sh --icount 0
 # --smp 1): the machine's clocks advance by one nanosecond per executed
@@ -51,6 +55,7 @@ prefix=bench
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	kernels=patched append="xm2p.bench=quick $append" prefix=bench-quick
 fi
+qemu_opts="--icount 0 --smp 1" qemu_desc="-icount shift=0,sleep=off -smp 1"   # what boot.sh makes of them
 jobs=${BENCH_JOBS:-$(nproc)}
 [ "$jobs" -le 3 ] || jobs=3
 runs=() names=() pids=()
@@ -71,9 +76,10 @@ for k in $kernels; do
 	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do sleep 5; done
 	(
 		start=$(date +%s)
+		# shellcheck disable=SC2086 # $qemu_opts: words
 		"$TOP/scripts/boot.sh" --name "$name" --tests bench-icount \
 			--timeout "${BENCH_TIMEOUT:-5400}" --plugin "$BUILD/tcg/libicount.so" \
-			--icount 0 --smp 1 --guest-kernel "$guest" \
+			$qemu_opts --guest-kernel "$guest" \
 			"${args[@]}" --append "$a $append" > "$BUILD/logs/$name.log" 2>&1 ||
 			{ tail -n 30 "$BUILD/logs/$name.log"; die "boot $name failed (log: build/logs/$name.log)"; }
 		echo "$k $(( $(date +%s) - start ))" > "$BUILD/runs/$name/bench-walltime"
@@ -107,5 +113,11 @@ else
 	out=$TOP/bench
 	mkdir -p "$out"
 fi
-python3 "$TOP/tools/tcg-icount/bench-report.py" --out "$out" "${fp[@]}" "${runs[@]}"
+for m in ${BENCH_MORE:-}; do
+	case $m in patched=* | off=* | base=*) [ -s "$TOP/${m#*=}/icount.txt" ] || [ -s "${m#*=}/icount.txt" ] || die "BENCH_MORE: no ${m#*=}/icount.txt" ;;
+	*) die "BENCH_MORE wants KERNEL=RUNDIR words, not '$m'" ;; esac
+	case ${m#*=} in /*) runs+=("$m") ;; *) runs+=("${m%%=*}=$TOP/${m#*=}") ;; esac
+done
+python3 "$TOP/tools/tcg-icount/bench-report.py" --out "$out" --qemu "$qemu_desc" \
+	"${fp[@]}" "${runs[@]}"
 say "report: ${out#"$TOP"/}/results.md"

@@ -19,7 +19,9 @@
 # dom0's second vCPU offline and pins dom0 and the guest to CPU 0.
 #
 # Paths: raw (O_DIRECT on an ext4 file in dom0), qdisk (dom0's QEMU, QMP
-# attach, cache.direct), mapblk (tools/xen-mapblk, gntdev-mapped grants),
+# attach, cache.direct), mapblk (tools/xen-mapblk --no-persistent: each
+# request's grants mapped and unmapped with gntdev), mapblk-pg (xen-mapblk
+# with persistent grants: each grant mapped once and kept),
 # blkback (xl block-attach 0 phy:/dev/loopN, loop with direct I/O),
 # domu-blkback and domu-qdisk (one PV guest with both disks: xvda phy: on
 # blkback, xvdb raw file on qdisk as libxl attaches it; fio and the marker
@@ -35,6 +37,8 @@
 #   xm2p.bench=quick            1 run, randread4k, paths raw and domu-blkback
 #   xm2p.bench_runs=N  xm2p.bench_paths=a,b  xm2p.bench_wls=a,b
 #   xm2p.bench_n4k=N   xm2p.bench_n64k=N     xm2p.bench_idle=SECONDS
+#   xm2p.bench_guest_override=on|off  the guest's xen_m2p_override (default:
+#                               on in the patched boot, off in the others)
 #   xm2p.bench_cpus=1|2         1 (default): everything on physical CPU 0:
 #                               dom0's second vCPU offline, dom0 and the guest
 #                               pinned there; 2: as booted (dom0 on both)
@@ -42,7 +46,7 @@
 . $XM2P/tests/lib.sh
 MARK=$XM2P/bin/xm2p-mark
 [ -x $MARK ] || fail "no $MARK (make programs)"
-RUNS=3 PATHS="raw qdisk mapblk blkback domu-blkback domu-qdisk"
+RUNS=3 PATHS="raw qdisk mapblk mapblk-pg blkback domu-blkback domu-qdisk"
 WLS="randread4k randwrite4k seqread64k" N4K=8192 N64K=2048 IDLE=10 CPUS=1
 for w in $(cat /proc/cmdline); do
 	case $w in
@@ -60,6 +64,9 @@ has() { case " $PATHS " in *" $1 "*) return 0 ;; esac; return 1; }
 # The guest runs the patched kernel (bin/guest-kernel) in every variant,
 # with the override as dom0 has it: off for the "off" and "base" boots.
 case ${XM2P_VARIANT:-patched} in patched) GUEST_OVERRIDE=on ;; *) GUEST_OVERRIDE=off ;; esac
+for w in $(cat /proc/cmdline); do
+	case $w in xm2p.bench_guest_override=on | xm2p.bench_guest_override=off) GUEST_OVERRIDE=${w#*=} ;; esac
+done
 # Lockdep's dependency validation off, in every variant, before anything
 # maps a grant: the unpatched base reports the gntdev lock inversion that
 # patch 1 fixes at its first gntdev map (dom0's QEMU attaching a qdisk,
@@ -104,6 +111,15 @@ stats() {
 			END { print h + 0, m + 0, a + 0 }' $f
 	else
 		echo "- - -"
+	fi
+}
+# the override's lookups and hits (translations that asked it), "- -" without
+lookups() {
+	f=/sys/kernel/debug/xen/m2p_override/stats
+	if [ -r $f ]; then
+		awk '$1 == "lookups:" { l = $2 } $1 == "hits:" { h = $2 } END { print l + 0, h + 0 }' $f
+	else
+		echo "- -"
 	fi
 }
 # I/Os completed and bytes, from fio's JSON (read + write + trim)
@@ -173,12 +189,26 @@ if has qdisk; then
 	has_odirect "$(qemu_fd_flags $PWD/qdisk.img)" || fail "QEMU does not hold qdisk.img with O_DIRECT"
 	targets="$targets qdisk=/dev/xvdb"
 fi
+# two xen-mapblk at once: lib.sh keeps one in MAPBLK_PID and mapblk.log,
+# so each one's pid and log are put aside (the log renamed while it runs)
 if has mapblk; then
 	mkimg mapblk.img
 	# per-request grant mapping, the path this benchmark has always measured
 	mapblk_start xvdc $PWD/mapblk.img --no-persistent
+	MB_NP=$MAPBLK_PID
 	wait_for_dev /dev/xvdc 60 || { cat mapblk.log; fail "xen-mapblk attach"; }
+	mv mapblk.log mapblk-np.log
 	targets="$targets mapblk=/dev/xvdc"
+fi
+if has mapblk-pg; then
+	mkimg mapblk-pg.img
+	mapblk_start xvdd $PWD/mapblk-pg.img
+	MB_PG=$MAPBLK_PID
+	wait_for_dev /dev/xvdd 60 || { cat mapblk.log; fail "xen-mapblk (persistent) attach"; }
+	[ "$(xenstore-read /local/domain/0/device/vbd/$(vdev_id xvdd)/feature-persistent 2>/dev/null)" = 1 ] ||
+		fail "blkfront did not take xen-mapblk's persistent grants"
+	mv mapblk.log mapblk-pg.log
+	targets="$targets mapblk-pg=/dev/xvdd"
 fi
 if has blkback; then
 	mkimg blkback.img
@@ -209,7 +239,13 @@ if has qdisk; then
 	sleep 1; qmp blockdev-del '{"node-name": "bench0"}' >/dev/null
 fi
 if has mapblk; then
+	MAPBLK_PID=$MB_NP; mv mapblk-np.log mapblk.log
 	mapblk_stop xvdc > mapblk-stop.log 2>&1 || { cat mapblk-stop.log; fail "xen-mapblk stop"; }
+	grep 'stats' mapblk-stop.log
+fi
+if has mapblk-pg; then
+	MAPBLK_PID=$MB_PG; mv mapblk-pg.log mapblk.log
+	mapblk_stop xvdd > mapblk-stop.log 2>&1 || { cat mapblk-stop.log; fail "xen-mapblk (persistent) stop"; }
 	grep 'stats' mapblk-stop.log
 fi
 if has blkback; then
@@ -271,17 +307,18 @@ on_poweroff = "destroy"
 on_crash = "destroy"
 CFG
 	[ "$CPUS" = 1 ] && echo 'cpus = "0"' >> g.cfg
-	gs0=$(stats)
+	gs0=$(stats); gl0=$(lookups)
 	log "guest: booting (override $GUEST_OVERRIDE)"
 	xl_create g.cfg bench-guest || { cat create.log; fail "xl create"; }
 	wait_domain_gone bench-guest 2400 || fail "the guest did not finish"
-	gs1=$(stats)
+	gs1=$(stats); gl1=$(lookups)
 	sleep 1
 	glog=/var/log/xen/console/guest-bench-guest.log
 	sed -n 's/.*XM2P-BENCH //p' $glog > guest.lines
 	grep -v '^M ' guest.lines
 	grep '^M ' guest.lines | rec
 	echo "G domu dom0-counters-over-guest-life $gs0 $gs1" | rec
+	echo "G domu dom0-lookups-hits-over-guest-life $gl0 $gl1" | rec
 	losetup -d $gloop
 	grep -q '^done' guest.lines || { tail -n 40 $glog; fail "the guest did not finish its measurements"; }
 fi
