@@ -18,7 +18,7 @@
 #   BENCH_KERNEL=F     the patched bzImage to boot (default build/kernel's)
 #   BENCH_JOBS=N       boots run at once (default: the host's CPUs, at most 3)
 #   BENCH_REPORT_ONLY=1  no boot: report from the existing build/runs/bench-*
-#   BENCH_MORE="KERNEL=build/runs/NAME ..."  more boots to report: e.g. a
+#   BENCH_MORE="KERNEL=build/runs/NAME[:path,...] ..."  more boots to report: e.g. a
 #                      boot of some paths only (BENCH_APPEND=xm2p.bench_paths=..
 #                      run by hand with the same boot.sh options); their
 #                      rows replace the main boot's of the same path
@@ -114,9 +114,10 @@ else
 	mkdir -p "$out"
 fi
 for m in ${BENCH_MORE:-}; do
-	case $m in patched=* | off=* | base=*) [ -s "$TOP/${m#*=}/icount.txt" ] || [ -s "${m#*=}/icount.txt" ] || die "BENCH_MORE: no ${m#*=}/icount.txt" ;;
-	*) die "BENCH_MORE wants KERNEL=RUNDIR words, not '$m'" ;; esac
-	case ${m#*=} in /*) runs+=("$m") ;; *) runs+=("${m%%=*}=$TOP/${m#*=}") ;; esac
+	d=${m#*=} && d=${d%%:*}
+	case $m in patched=* | off=* | base=*) [ -s "$TOP/$d/icount.txt" ] || [ -s "$d/icount.txt" ] || die "BENCH_MORE: no $d/icount.txt" ;;
+	*) die "BENCH_MORE wants KERNEL=RUNDIR[:path,...] words, not '$m'" ;; esac
+	case $d in /*) runs+=("$m") ;; *) runs+=("${m%%=*}=$TOP/${m#*=}") ;; esac
 done
 python3 "$TOP/tools/tcg-icount/bench-report.py" --out "$out" --qemu "$qemu_desc" \
 	"${fp[@]}" "${runs[@]}"

@@ -6,7 +6,10 @@ make bench's report: joins tests/bench-icount.sh's measurements
 (icount.txt) and writes OUT/results.md and OUT/icount-<workload>.png.
 
     bench-report.py --out DIR [--vmlinux patched=FILE --vmlinux base=FILE]
-                    KERNEL=RUNDIR...        (KERNEL: patched, off, base)
+                    KERNEL=RUNDIR[:path,...]...   (KERNEL: patched, off, base)
+
+A kernel named twice: the later boot's rows (of the listed paths only,
+after a ':') replace the earlier boot's rows of the same path and workload.
 
 Per measurement: the whole machine's instructions between "start L" and
 "stop L" (both vCPUs; Xen, kernel, user by address), divided by the I/Os
@@ -233,7 +236,13 @@ def main():
         # since; its rows replace the earlier boot's of the same path and
         # workload, and the report lists the boot under that kernel.
         k, d = spec.split("=", 1)
+        only = None
+        if ":" in d:  # KERNEL=RUNDIR:path,path - only those paths of that boot
+            d, only = d.split(":", 1)
+            only = set(only.split(","))
         rows, info = load(k, d)
+        if only:
+            rows = [r for r in rows if r["path"] in only or r["kind"] in ("idle", "busy")]
         s, idle = summarise(rows)
         if k in infos:
             extra.setdefault(k, []).append((info, sorted({p for p, _ in s})))
