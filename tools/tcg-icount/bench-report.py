@@ -230,7 +230,7 @@ def main():
     ap.add_argument("--qemu", default="", help="how scripts/bench.sh ran QEMU, e.g. '-icount shift=0,sleep=off -smp 1'")
     ap.add_argument("runs", nargs="+")
     a = ap.parse_args()
-    data, infos, idles, extra, origin = {}, {}, {}, {}, {}
+    data, infos, idles, extra = {}, {}, {}, {}
     for spec in a.runs:
         # A kernel named again: a later boot of it, e.g. for paths added
         # since; its rows replace the earlier boot's of the same path and
@@ -250,7 +250,6 @@ def main():
             infos[k], idles[k] = info, idle
         for (p, wl), v in s.items():
             data[(k, p, wl)] = v
-            origin[(k, p)] = os.path.basename(d)
     kernels = [k for k in KERNEL_ORDER if k in infos]
     wls = [w for w in WL_DESC if any(key[2] == w for key in data)]
     o = []
