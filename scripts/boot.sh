@@ -1,5 +1,9 @@
 #!/bin/bash
-# Boot Xen 4.17 + a dom0 kernel under QEMU (TCG) and run scenarios in dom0.
+# Boot Xen + a dom0 kernel under QEMU (TCG) and run scenarios in dom0. The
+# hypervisor and the dom0 rootfs are those of XM2P_STACK (scripts/common.sh:
+# bookworm = Debian 12, Xen 4.17, the default; trixie = Debian 13, Xen 4.20),
+# fetched and built by scripts/xen.sh and scripts/rootfs.sh when missing; the
+# stack is recorded in results/versions. Both stacks boot with the same --cpu.
 #
 #   boot.sh [--name NAME] [--kernel BZIMAGE] [--tests "a b c"|all|kunit]
 #           [--append "dom0 cmdline words"] [--timeout SECONDS]
@@ -46,8 +50,8 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$kernel" ] || kernel=$BUILD/kernel/arch/x86/boot/bzImage
 [ -s "$kernel" ] || die "no kernel at $kernel (make kernel)"
-[ -s "$BUILD/xen/xen.elf" ] || "$TOP/scripts/xen.sh"
-[ -s "$BUILD/rootfs.cpio" ] || "$TOP/scripts/rootfs.sh"
+[ -s "$XEN_ELF" ] || "$TOP/scripts/xen.sh"
+[ -s "$ROOTFS" ] || "$TOP/scripts/rootfs.sh"
 case $smp in [1-9]) ;; *) die "--smp wants 1 to 9 vCPUs, not '$smp'" ;; esac
 case $icount in '' | [0-9]) ;; *) die "--icount wants a shift of 0 to 9, not '$icount'" ;; esac
 [ -z "$guest_kernel" ] || [ -s "$guest_kernel" ] || die "no guest kernel at $guest_kernel"
@@ -63,7 +67,7 @@ cp "$TOP/tests/dom0/init" "$ov/init"
 [ -d "$BUILD/dom0-bin" ] && cp -a "$BUILD/dom0-bin/." "$ov/xen-m2p/bin/"
 [ -z "$guest_kernel" ] || cp "$guest_kernel" "$ov/xen-m2p/bin/guest-kernel"
 (cd "$ov" && find . -mindepth 1 | cpio --quiet -o -H newc) > "$run/overlay.cpio"
-cat "$BUILD/rootfs.cpio" "$run/overlay.cpio" > "$BUILD/initrd-$name.cpio"
+cat "$ROOTFS" "$run/overlay.cpio" > "$BUILD/initrd-$name.cpio"
 rm -rf "$ov"
 
 truncate -s 0 "$run/results.img" && truncate -s 256M "$run/results.img"
@@ -72,8 +76,8 @@ truncate -s 0 "$BUILD/scratch-$name.img" && truncate -s 8G "$BUILD/scratch-$name
 tests=$(echo "$tests" | tr ' ' ':')
 xen_cmd="console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M dom0_max_vcpus=$smp loglvl=all guest_loglvl=all"
 # QEMU separates multiboot modules with ',' ("a,,b" for a literal comma).
-dom0_cmd="console=hvc0 earlyprintk=xen rdinit=/init panic=5 log_buf_len=8M xm2p.tests=$tests xm2p.variant=$variant $append"
-say "booting Xen + dom0 ($(basename "$(dirname "$(dirname "$(dirname "$(dirname "$kernel")")")")")) [$name]: tests ${tests//:/ }; console: ${run#"$TOP"/}/console.log, limit ${limit}s"
+dom0_cmd="console=hvc0 earlyprintk=xen rdinit=/init panic=5 log_buf_len=8M xm2p.tests=$tests xm2p.variant=$variant xm2p.stack=$XM2P_STACK $append"
+say "booting Xen $XEN_VER ($XM2P_STACK) + dom0 ($(basename "$(dirname "$(dirname "$(dirname "$(dirname "$kernel")")")")")) [$name]: tests ${tests//:/ }; console: ${run#"$TOP"/}/console.log, limit ${limit}s"
 start=$(date +%s)
 qemu_extra=()
 if [ -n "$plugin" ]; then
@@ -83,7 +87,7 @@ fi
 [ -z "$icount" ] || qemu_extra+=(-icount "shift=$icount,sleep=off")
 timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu "$cpu" "${qemu_extra[@]}" -m 3072 -smp "$smp" \
 	-display none -monitor none -nic none -no-reboot -serial "file:$run/console.log" \
-	-kernel "$BUILD/xen/xen.elf" -append "$xen_cmd" \
+	-kernel "$XEN_ELF" -append "$xen_cmd" \
 	-initrd "$kernel ${dom0_cmd//,/,,},$BUILD/initrd-$name.cpio" \
 	-drive "file=$run/results.img,if=virtio,format=raw" \
 	-drive "file=$BUILD/scratch-$name.img,if=virtio,format=raw,cache=unsafe" &

@@ -8,6 +8,15 @@
 # the KUnit suites of the patched boot; bisect and distro builds.
 # Expected outcomes per kernel come from tests/expect (negative controls).
 #   CHECK_VARIANTS="patched off base"  which boots to run
+#   CHECK_STACKS="bookworm trixie"     the Debian stacks to boot them on
+#                                      (XM2P_STACK, scripts/common.sh; default
+#                                      $XM2P_STACK alone, i.e. bookworm; make
+#                                      check-matrix: both). The first stack
+#                                      runs what make check runs with one; each
+#                                      further one the controls on every kernel
+#                                      (every scenario with CHECK_MATRIX=1).
+#                                      With more than one stack, boots and
+#                                      report columns are <stack>-<variant>
 #   CHECK_TESTS=all                    which scenarios (every kernel)
 #   CHECK_MATRIX=1                     every scenario on every kernel
 #   BASELINE=1                         every scenario, unpatched base only
@@ -36,13 +45,25 @@ record() { # name verdict detail
 	printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$res"
 	printf '  %-44s %s %s\n' "$1" "$2" "$3"
 }
-# Expected verdict of a boot-time test on a kernel variant (tests/expect).
-expect() { # test variant -> pass|fail|known
-	awk -v t="$1" -v v="$2" '$1 == t && ($2 == v || $2 == "*") { e = $3 } END { print (e ? e : "pass") }' \
-		"$TOP/tests/expect"
+STACKS=${CHECK_STACKS:-$XM2P_STACK}
+for st in $STACKS; do case $st in bookworm|trixie) ;; *) die "CHECK_STACKS: $st is not bookworm or trixie" ;; esac; done
+# A boot's label: the variant alone with one stack, <stack>-<variant> with more.
+label() { # stack variant
+	if [ "$(wc -w <<< "$STACKS")" -gt 1 ]; then echo "$1-$2"; else echo "$2"; fi
 }
-judge() { # test variant got(PASS|FAIL|SKIP|MISSING) detail
-	local want; want=$(expect "$1" "$2")
+# The stack a results directory ran on (the "stack" line of its versions).
+stack_of() { awk '$1 == "stack" { print $2; exit }' "$1/versions" 2>/dev/null | grep . || echo bookworm; }
+# Expected verdict of a boot-time test on a kernel variant and stack
+# (tests/expect: VARIANT is a variant, *, <stack>-<variant> or <stack>-*;
+# the last matching line wins).
+expect() { # test variant stack -> pass|fail|known
+	awk -v t="$1" -v v="$2" -v s="$3" '$1 == t && ($2 == v || $2 == "*" || $2 == s "-" v || $2 == s "-*") { e = $3 }
+		END { print (e ? e : "pass") }' "$TOP/tests/expect"
+}
+# The stack and variant judge() and judge_run() work on: set by their callers.
+stk=$XM2P_STACK var=patched
+judge() { # test label got(PASS|FAIL|SKIP|MISSING) detail
+	local want; want=$(expect "$1" "$var" "$stk")
 	case "$3:$want" in
 	PASS:pass|PASS:known) record "$2/$1" PASS "$4" ;;
 	FAIL:known|MISSING:known) record "$2/$1" SKIP "known failure, see tests/expect: $4" ;;
@@ -53,14 +74,15 @@ judge() { # test variant got(PASS|FAIL|SKIP|MISSING) detail
 	esac
 }
 
-judge_run() { # variant results-dir
+judge_run() { # label results-dir (stk and var set)
 	local v=$1 r=$2 name verdict took rest suites s f ok nok
 	while read -r name verdict took rest; do
 		judge "$name" "$v" "$verdict" "$took $rest"
 	done < "$r/summary"
 	# KUnit: each suite's TAP from debugfs; a suite passes when every case is ok.
 	suites=$( (ls "$r/kunit" 2>/dev/null | sed 's/\.tap$//'
-		awk -v v=$v '$2 == v || $2 == "*" { print $1 }' "$TOP/tests/expect" | sed -n 's/^kunit://p') | sort -u)
+		awk -v v="$var" -v s="$stk" '$2 == v || $2 == "*" || $2 == s "-" v || $2 == s "-*" { print $1 }' \
+			"$TOP/tests/expect" | sed -n 's/^kunit://p') | sort -u)
 	for s in $suites; do
 		f=$r/kunit/$s.tap
 		if [ ! -s "$f" ]; then judge "kunit:$s" $v MISSING "suite not in this kernel"; continue; fi
@@ -81,11 +103,12 @@ if [ "${CHECK_REJUDGE:-0}" = 1 ]; then
 	[ -s "$prev/results.tsv" ] || die "nothing to re-judge"
 	awk -F'\t' '$1 !~ /\//' "$prev/results.tsv" > "$res"
 	cp "$prev/stages" "$out/" 2>/dev/null || true
-	for v in patched off base; do
-		[ -d "$prev/results-$v" ] || continue
-		cp -a "$prev/results-$v" "$out/"
+	for d in "$prev"/results-*; do
+		[ -d "$d" ] || continue
+		v=${d##*/results-} var=${d##*-} stk=$(stack_of "$d")
+		cp -a "$d" "$out/"
 		awk -F'\t' -v v="$v/boot" '$1 == v' "$prev/results.tsv" >> "$res"
-		judge_run $v "$out/results-$v"
+		judge_run "$v" "$out/results-$v"
 	done
 	"$TOP/scripts/report.sh" "$out" > "$out/report.md"
 	echo "re-judged; report: build/check/report.md"
@@ -126,27 +149,32 @@ else
 	tail -n 30 "$out/programs.log"; record programs-build FAIL "see build/check/programs.log"
 fi
 
-for v in ${CHECK_VARIANTS:-patched off base}; do
-	case $v in
+first=1
+for stk in $STACKS; do
+for var in ${CHECK_VARIANTS:-patched off base}; do
+	v=$(label "$stk" "$var")
+	case $var in
 	patched) k=$BUILD/kernel args=() ;;
 	off) k=$BUILD/kernel args=(--append "$(sed -n 's/^# off-switch: *//p' "$TOP/tests/expect")") ;;
 	base) k=$BUILD/base/kernel args=() ;;
 	esac
 	k=$k/arch/x86/boot/bzImage
 	[ -s "$k" ] || { record "$v/boot" FAIL "no kernel"; continue; }
-	# The patched kernel runs every scenario but the "# matrix-only" ones;
-	# the two negative-control kernels run the ones where the override can
-	# make a difference, unless CHECK_MATRIX=1 (make check-matrix) asks for
-	# all of them, matrix-only ones included, on every kernel.
+	# On the first stack, the patched kernel runs every scenario but the
+	# "# matrix-only" ones; the two negative-control kernels, and every
+	# kernel on a further stack, run the ones where the override or the
+	# stack can make a difference (the controls), unless CHECK_MATRIX=1
+	# (make check-matrix) asks for all of them, matrix-only ones included,
+	# on every kernel and stack.
 	if [ "${CHECK_MATRIX:-0}" = 1 ]; then
 		tests=${CHECK_TESTS:-every}
-	elif [ -n "${CHECK_TESTS:-}" ] || [ $v = patched ]; then
+	elif [ -n "${CHECK_TESTS:-}" ] || { [ $var = patched ] && [ $first = 1 ]; }; then
 		tests=${CHECK_TESTS:-all}
 	else
 		tests=$(sed -n 's/^# controls: *//p' "$TOP/tests/expect")
 	fi
-	stage "boot: $v kernel, scenarios: $tests"
-	if "$TOP/scripts/boot.sh" --name "check-$v" --kernel "$k" --variant $v \
+	stage "boot: $var kernel on $stk, scenarios: $tests"
+	if XM2P_STACK=$stk "$TOP/scripts/boot.sh" --name "check-$v" --kernel "$k" --variant $var \
 		--tests "$tests" --timeout "${CHECK_BOOT_TIMEOUT:-2400}" "${args[@]}" \
 		2>&1 | tee "$out/boot-$v.log"; then
 		record "$v/boot" PASS "dom0 booted and reported"
@@ -156,7 +184,9 @@ for v in ${CHECK_VARIANTS:-patched off base}; do
 	fi
 	r=$BUILD/runs/check-$v/results
 	cp -a "$r" "$out/results-$v"
-	judge_run $v "$out/results-$v"
+	judge_run "$v" "$out/results-$v"
+done
+first=0
 done
 
 if [ "${CHECK_BISECT:-${CHECK_MATRIX:-0}}" = 1 ] && [ -s "$TOP/patches/series" ]; then

@@ -13,7 +13,7 @@ xl block-attach 0 "format=qcow2,vdev=xvdb,access=rw,backendtype=qdisk,target=$im
 wait_attached xvdb qdisk || fail "no /dev/xvdb"
 flags=$(qemu_fd_flags "$img")
 mkdir -p out && : > pygrub.out   # pygrub opens --output without O_CREAT
-/usr/lib/xen-4.17/bin/pygrub -q --output-format=simple --output-directory=$PWD/out \
+$XENDIR/pygrub -q --output-format=simple --output-directory=$PWD/out \
 	--output=$PWD/pygrub.out /dev/xvdb > pygrub.log 2>&1 || { cat pygrub.log; fail "pygrub"; }
 kern=$(sed -n 's/.*kernel \([^ ]*\).*/\1/p' pygrub.out | head -n1)
 initrd=$(sed -n 's/.*ramdisk \([^ ]*\).*/\1/p' pygrub.out | head -n1)

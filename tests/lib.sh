@@ -5,7 +5,10 @@
 XM2P=${XM2P:-/xen-m2p}
 QEMU_DM=/usr/libexec/xen-qemu-system-i386
 QMP_SOCK=/run/qmp-dom0.sock
-XENDIR=/usr/lib/xen-4.17/bin
+# Debian's private Xen directory: /usr/lib/xen-4.17 (Debian 12, the bookworm
+# stack), /usr/lib/xen-4.20 (Debian 13, trixie). XEN_VER: 4.17 or 4.20.
+XENDIR=$(ls -d /usr/lib/xen-[0-9]*/bin 2>/dev/null | sort -V | tail -n 1)
+XEN_VER=${XENDIR#/usr/lib/xen-}; XEN_VER=${XEN_VER%/bin}
 M2P_DEBUGFS=/sys/kernel/debug/xen/m2p_override
 
 step() { echo "XM2P: $*" > /dev/hvc0 2>/dev/null || echo "XM2P: $*"; }
@@ -316,7 +319,7 @@ wait_domain_gone() {
 # ./pygrub.out (printed).
 run_pygrub() {
 	mkdir -p out && : > pygrub.out   # pygrub opens --output without O_CREAT
-	/usr/lib/xen-4.17/bin/pygrub -q --output-format=simple --output-directory="$PWD/out" \
+	$XENDIR/pygrub -q --output-format=simple --output-directory="$PWD/out" \
 		--output="$PWD/pygrub.out" "$1" > pygrub.log 2>&1 || { cat pygrub.log; return 1; }
 	cat pygrub.out; echo
 }
