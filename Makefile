@@ -26,7 +26,7 @@ kernel:
 	@$(S)/kernel.sh
 kernel-base:
 	@BASELINE=1 $(S)/kernel.sh
-## rootfs        the dom0 root filesystem of XM2P_STACK (bookworm: Debian 12, the default; trixie: Debian 13), cached outside the checkout
+## rootfs        the dom0 root filesystem of XM2P_STACK (trixie: Debian 13, the default; bookworm: Debian 12), cached outside the checkout
 rootfs:
 	@$(S)/rootfs.sh
 ## xen           the hypervisor of XM2P_STACK from Debian's package (bookworm: Xen 4.17; trixie: 4.20)
@@ -47,9 +47,9 @@ bench:
 ## tcg-plugin    the instruction-count TCG plugin (header from Debian's qemu source)
 tcg-plugin:
 	@$(S)/tcg-plugin.sh
-## check-matrix every scenario on all three kernels and both stacks, CHECK_STACKS="bookworm trixie" (longer than the CI budget)
+## check-matrix every scenario on all three kernels and both stacks, CHECK_STACKS="trixie bookworm" (longer than the CI budget)
 check-matrix:
-	@CHECK_MATRIX=1 CHECK_STACKS="$${CHECK_STACKS:-bookworm trixie}" $(S)/check.sh
+	@CHECK_MATRIX=1 CHECK_STACKS="$${CHECK_STACKS:-trixie bookworm}" $(S)/check.sh
 ## standalone-check  6.12 plus only the leading standalone fixes: build, boot
 standalone-check:
 	@$(S)/standalone-check.sh

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Boot Xen + a dom0 kernel under QEMU (TCG) and run scenarios in dom0. The
 # hypervisor and the dom0 rootfs are those of XM2P_STACK (scripts/common.sh:
-# bookworm = Debian 12, Xen 4.17, the default; trixie = Debian 13, Xen 4.20),
+# trixie = Debian 13, Xen 4.20, the default; bookworm = Debian 12, Xen 4.17),
 # fetched and built by scripts/xen.sh and scripts/rootfs.sh when missing; the
 # stack is recorded in results/versions. Both stacks boot with the same --cpu.
 #

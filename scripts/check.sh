@@ -8,15 +8,17 @@
 # the KUnit suites of the patched boot; bisect and distro builds.
 # Expected outcomes per kernel come from tests/expect (negative controls).
 #   CHECK_VARIANTS="patched off base"  which boots to run
-#   CHECK_STACKS="bookworm trixie"     the Debian stacks to boot them on
+#   CHECK_STACKS="trixie bookworm"     the Debian stacks to boot them on
 #                                      (XM2P_STACK, scripts/common.sh; default
-#                                      $XM2P_STACK alone, i.e. bookworm; make
-#                                      check-matrix: both). The first stack
-#                                      runs what make check runs with one; each
-#                                      further one the controls on every kernel
-#                                      (every scenario with CHECK_MATRIX=1).
-#                                      With more than one stack, boots and
-#                                      report columns are <stack>-<variant>
+#                                      the default stack, then the other one).
+#                                      The first stack runs the full set (the
+#                                      patched kernel every scenario, off and
+#                                      base the controls); each further one
+#                                      the controls on the kernels of
+#                                      CHECK_OTHER_VARIANTS (default: patched
+#                                      only), or everything on every kernel
+#                                      with CHECK_MATRIX=1. Boots and report
+#                                      columns are <stack>-<variant>
 #   CHECK_TESTS=all                    which scenarios (every kernel)
 #   CHECK_MATRIX=1                     every scenario on every kernel
 #   BASELINE=1                         every scenario, unpatched base only
@@ -45,7 +47,7 @@ record() { # name verdict detail
 	printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$res"
 	printf '  %-44s %s %s\n' "$1" "$2" "$3"
 }
-STACKS=${CHECK_STACKS:-$XM2P_STACK}
+STACKS=${CHECK_STACKS:-$XM2P_STACK $OTHER_STACK}
 for st in $STACKS; do case $st in bookworm|trixie) ;; *) die "CHECK_STACKS: $st is not bookworm or trixie" ;; esac; done
 # A boot's label: the variant alone with one stack, <stack>-<variant> with more.
 label() { # stack variant
@@ -151,7 +153,9 @@ fi
 
 first=1
 for stk in $STACKS; do
-for var in ${CHECK_VARIANTS:-patched off base}; do
+vars=${CHECK_VARIANTS:-patched off base}
+if [ $first = 0 ] && [ "${CHECK_MATRIX:-0}" != 1 ] && [ -z "${CHECK_VARIANTS:-}" ]; then vars=${CHECK_OTHER_VARIANTS:-patched}; fi
+for var in $vars; do
 	v=$(label "$stk" "$var")
 	case $var in
 	patched) k=$BUILD/kernel args=() ;;

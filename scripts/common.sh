@@ -7,10 +7,13 @@ BUILD=${BUILD:-$TOP/build}
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/xen-m2p
 LINUX_SOURCE_VERSION=${LINUX_SOURCE_VERSION:-6.12.117-1~deb12u1}
 # The Debian release the hypervisor and the dom0 userspace come from (the
-# same kernels boot on both): bookworm = Debian 12 (Xen 4.17, QEMU 7.2;
-# build/xen/, build/rootfs.cpio) or trixie = Debian 13 (Xen 4.20, QEMU 10.0;
-# build/trixie/xen/, build/trixie/rootfs.cpio).
-export XM2P_STACK=${XM2P_STACK:-bookworm}
+# same kernels boot on both): trixie = Debian 13, the current stable release
+# and the default (Xen 4.20, QEMU 10.0; build/trixie/xen/,
+# build/trixie/rootfs.cpio) or bookworm = Debian 12 (Xen 4.17, QEMU 7.2;
+# build/xen/, build/rootfs.cpio).
+export XM2P_STACK=${XM2P_STACK:-trixie}
+# The other one: make check runs its controls after the default's full set.
+case $XM2P_STACK in trixie) OTHER_STACK=bookworm ;; *) OTHER_STACK=trixie ;; esac
 case $XM2P_STACK in
 bookworm) XEN_VER=4.17 STACK_DIR=$BUILD ;;
 trixie) XEN_VER=4.20 STACK_DIR=$BUILD/trixie ;;
