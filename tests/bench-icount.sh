@@ -25,9 +25,15 @@
 # blkback (xl block-attach 0 phy:/dev/loopN, loop with direct I/O),
 # domu-blkback and domu-qdisk (one PV guest with both disks: xvda phy: on
 # blkback, xvdb raw file on qdisk as libxl attaches it; fio and the marker
-# run in the guest). Workloads: randread4k, randwrite4k (iodepth 16, one
-# fsync at the end so that a write-back cache's flush is in the window),
-# seqread64k (iodepth 16); O_DIRECT, libaio. Each (path, workload) is
+# run in the guest), domu-net (the same guest's vif on a bridge in dom0,
+# netback; a TCP peer in dom0, tests/bench-netpeer.py). Workloads of the
+# disks: randread4k, randwrite4k (iodepth 16, one fsync at the end so that
+# a write-back cache's flush is in the window), seqread64k (iodepth 16);
+# O_DIRECT, libaio. Of the network (per packet the guest sent or received,
+# its eth0 counters): nettx, a TCP stream guest -> dom0 that ends when dom0
+# has read it all (netback's TX path: grant copy of the headers and grant
+# maps of the rest, from NAPI poll, i.e. softirq); netrx, a TCP stream
+# dom0 -> guest (netback's RX path: grant copy). Each (path, workload) is
 # measured RUNS times with a big job (N I/Os) and a small one (N/16 I/Os,
 # for the fixed cost of fio and the markers); rounds are interleaved
 # (round 1 of every path and workload, then round 2, ...), after a pass of
@@ -37,6 +43,7 @@
 #   xm2p.bench=quick            1 run, randread4k, paths raw and domu-blkback
 #   xm2p.bench_runs=N  xm2p.bench_paths=a,b  xm2p.bench_wls=a,b
 #   xm2p.bench_n4k=N   xm2p.bench_n64k=N     xm2p.bench_idle=SECONDS
+#   xm2p.bench_net_mib=N        MiB of a big network job (default 32)
 #   xm2p.bench_guest_override=on|off  the guest's xen_m2p_override (default:
 #                               on in the patched boot, off in the others)
 #   xm2p.bench_cpus=1|2         1 (default): everything on physical CPU 0:
@@ -46,14 +53,16 @@
 . $XM2P/tests/lib.sh
 MARK=$XM2P/bin/xm2p-mark
 [ -x $MARK ] || fail "no $MARK (make programs)"
-RUNS=3 PATHS="raw qdisk mapblk mapblk-pg blkback domu-blkback domu-qdisk"
-WLS="randread4k randwrite4k seqread64k" N4K=8192 N64K=2048 IDLE=10 CPUS=1
+RUNS=3 PATHS="raw qdisk mapblk mapblk-pg blkback domu-blkback domu-qdisk domu-net"
+WLS="randread4k randwrite4k seqread64k" NET_WLS="nettx netrx" N4K=8192 N64K=2048 IDLE=10 CPUS=1 NET_MIB=32
 for w in $(cat /proc/cmdline); do
 	case $w in
 	xm2p.bench=quick) RUNS=1 PATHS="raw domu-blkback" WLS=randread4k ;;
 	xm2p.bench_runs=*) RUNS=${w#*=} ;;
 	xm2p.bench_paths=*) PATHS=$(echo "${w#*=}" | tr , ' ') ;;
-	xm2p.bench_wls=*) WLS=$(echo "${w#*=}" | tr , ' ') ;;
+	xm2p.bench_wls=*) WLS=$(echo "${w#*=}" | tr , ' ' | sed 's/\bnet[a-z]*\b//g')
+		NET_WLS=$(echo "${w#*=}" | tr , '\n' | grep '^net' | paste -sd' ') ;;
+	xm2p.bench_net_mib=*) NET_MIB=${w#*=} ;;
 	xm2p.bench_n4k=*) N4K=${w#*=} ;;
 	xm2p.bench_n64k=*) N64K=${w#*=} ;;
 	xm2p.bench_idle=*) IDLE=${w#*=} ;;
@@ -80,14 +89,15 @@ lockdep_state() {
 }
 [ -w /sys/module/lockdep/parameters/prove_locking ] && echo 0 > /sys/module/lockdep/parameters/prove_locking
 TSV=/results/bench-icount.tsv
-echo "# variant ${XM2P_VARIANT:-?} runs $RUNS paths $PATHS wls $WLS n4k $N4K n64k $N64K idle $IDLE cpus $CPUS guest_override $GUEST_OVERRIDE" | tee $TSV
+echo "# variant ${XM2P_VARIANT:-?} runs $RUNS paths $PATHS wls $WLS $NET_WLS n4k $N4K n64k $N64K net_mib $NET_MIB idle $IDLE cpus $CPUS guest_override $GUEST_OVERRIDE" | tee $TSV
 echo "# M label path wl run kind fio_rc ios io_bytes t0 t1 hc0 mb0 add0 hc1 mb1 add1" >> $TSV
 echo "# lockdep at the start: $(lockdep_state)" | tee -a $TSV
 
 # What dom0 and the guest both run: written once, sourced by both.
+NET_DOM0=169.254.78.1 NET_GUEST=169.254.78.2 NET_PORT=5101
 cat > benchlib.sh <<EOF
 MARK=\${MARK:-/bin/xm2p-mark}
-N4K=$N4K N64K=$N64K
+N4K=$N4K N64K=$N64K NET_BYTES=$((NET_MIB << 20)) NET_DOM0=$NET_DOM0 NET_PORT=$NET_PORT
 FIO_COMMON="--name=b --thread --direct=1 --ioengine=libaio --iodepth=16 --size=192M --randrepeat=1 --output-format=json"
 EOF
 cat >> benchlib.sh <<'EOF'
@@ -139,8 +149,37 @@ measure() {
 	[ $_rc = 0 ] || tail -n 5 fio-$1.err
 	rm -f fio-$1.json fio-$1.err
 }
+# packets of eth0 in the direction of workload $1 (nettx: sent, netrx: received)
+netpk() {
+	awk -v w=$1 '/eth0:/ { sub(/.*eth0:/, ""); print (w == "nettx") ? $10 : $2 }' /proc/net/dev
+}
+# one TCP stream of $1 bytes through eth0 to (nettx) or from (netrx) the
+# peer in dom0; status 0 when every byte arrived: nettx waits for dom0's
+# count of what it read, so the stream is over before the stop marker
+netjob() { # $1 workload, $2 bytes
+	case $1 in
+	nettx) [ "$(bash -c "exec 3<>/dev/tcp/$NET_DOM0/$NET_PORT && echo $2 >&3 && head -c $2 /dev/zero >&3 && head -n 1 <&3")" = "$2" ] ;;
+	netrx) [ "$(bash -c "exec 3<>/dev/tcp/$NET_DOM0/$((NET_PORT + 1)) && echo $2 >&3 && cat <&3" | wc -c)" = "$2" ] ;;
+	*) return 1 ;;
+	esac
+}
+# like measure, for the network: $1 label, $2 path, $3 workload, $4 run,
+# $5 big|small; "I/Os" are eth0's packets in the workload's direction
+measure_net() {
+	_b=$NET_BYTES; [ "$5" = small ] && _b=$((_b / 16))
+	_p0=$(netpk $3); _s0=$(stats); _t0=$(date +%s.%N)
+	$MARK start $1
+	netjob $3 $_b
+	_rc=$?
+	$MARK stop $1
+	_t1=$(date +%s.%N); _s1=$(stats); _p1=$(netpk $3)
+	echo "M $1 $2 $3 $4 $5 $_rc $((_p1 - _p0)) $_b $_t0 $_t1 $_s0 $_s1"
+}
 warm() { # $1 workload, $2 file or device: one small job, not measured
-	fio $FIO_COMMON $(wl_args $1 small) --filename=$2 --output=/dev/null > /dev/null 2>&1
+	case $1 in
+	net*) netjob $1 $((NET_BYTES / 16)) ;;
+	*) fio $FIO_COMMON $(wl_args $1 small) --filename=$2 --output=/dev/null > /dev/null 2>&1 ;;
+	esac
 }
 idle() { # $1 label, $2 seconds: what the machine executes doing nothing
 	_s0=$(stats); _t0=$(date +%s.%N)
@@ -254,11 +293,14 @@ if has blkback; then
 	losetup -d $bloop
 fi
 
-# A PV guest with both remote disks; it runs the same measurements.
+# A PV guest with both remote disks and a vif; it runs the same
+# measurements, and the network ones.
 gpaths=
 has domu-blkback && gpaths="$gpaths domu-blkback=/dev/xvda"
 has domu-qdisk && gpaths="$gpaths domu-qdisk=/dev/xvdb"
-if [ -n "$gpaths" ]; then
+gnet=
+has domu-net && [ -n "$NET_WLS" ] && gnet=1
+if [ -n "$gpaths$gnet" ]; then
 	[ -x $XM2P/bin/guest-init ] && [ -s $XM2P/bin/guest-kernel ] || fail "guest kernel/init not built"
 	mkimg gblk.img; mkimg gqdisk.img
 	gloop=$(losetup -f --show --direct-io=on gblk.img) || fail "losetup"
@@ -268,16 +310,32 @@ if [ -n "$gpaths" ]; then
 	cat gqdisk.img > /dev/null
 	rm -rf ird; mkdir -p ird
 	cp benchlib.sh ird/benchlib.sh
+	vif=
+	if [ -n "$gnet" ]; then
+		ip link add xenbr1 type bridge 2>/dev/null
+		ip addr add $NET_DOM0/24 dev xenbr1 2>/dev/null
+		ip link set xenbr1 up || fail "no bridge in dom0"
+		python3 $XM2P/tests/bench-netpeer.py $NET_DOM0 $NET_PORT > netpeer.log 2>&1 &
+		NETPEER=$!
+		vif="vif = [ 'bridge=xenbr1,mac=00:16:3e:4d:78:02' ]"
+	fi
 	cat > ird/run.sh <<RUN
 for d in xvda xvdb; do
 	i=0; while [ ! -b /dev/\$d ] && [ \$i -lt 120 ]; do i=\$((i + 1)); sleep 1; done
 done
+if [ -n "$gnet" ]; then
+	i=0; while ! ip link show eth0 > /dev/null 2>&1 && [ \$i -lt 120 ]; do i=\$((i + 1)); sleep 1; done
+	ip link set lo up
+	ip link set eth0 up && ip addr add $NET_GUEST/24 dev eth0 || echo "XM2P-BENCH no eth0"
+	i=0; until netjob netrx 1 || [ \$i -gt 60 ]; do i=\$((i + 1)); sleep 1; done
+fi
 mkdir -p /sys/kernel/debug; mount -t debugfs debugfs /sys/kernel/debug
 [ -w /sys/module/lockdep/parameters/prove_locking ] && echo 0 > /sys/module/lockdep/parameters/prove_locking
 cd /tmp
 . /benchlib.sh
 echo "XM2P-BENCH guest up: \$(uname -rv), override \$(awk '\$1 == "enabled:" { print \$2 }' /sys/kernel/debug/xen/m2p_override/stats 2>/dev/null)"
 for wl in $WLS; do for t in $gpaths; do warm \$wl \${t#*=}; done; done
+for wl in ${gnet:+$NET_WLS}; do warm \$wl -; done
 L=2000
 for run in \$(seq 1 $RUNS); do
 	for wl in $WLS; do
@@ -288,11 +346,18 @@ for run in \$(seq 1 $RUNS); do
 			done
 		done
 	done
+	for wl in ${gnet:+$NET_WLS}; do
+		for kind in big small; do
+			L=\$((L + 1))
+			measure_net \$L domu-net \$wl \$run \$kind | sed 's/^/XM2P-BENCH /'
+		done
+	done
 done
 echo "XM2P-BENCH lockdep at the end: prove_locking=\$(cat /sys/module/lockdep/parameters/prove_locking) debug_locks=\$(awk '\$1 == "debug_locks:" { print \$2 }' /proc/lockdep_stats)"
 echo "XM2P-BENCH done"
 RUN
-	PATH=$XM2P/bin:$PATH guest_initrd gi.gz sh fio awk sed date cat sleep mount mkdir seq uname tail rm xm2p-mark ||
+	PATH=$XM2P/bin:$PATH guest_initrd gi.gz sh fio awk sed date cat sleep mount mkdir seq uname tail rm xm2p-mark \
+		bash head wc ip ||
 		fail "guest initramfs"
 	cat > g.cfg <<CFG
 name = "bench-guest"
@@ -303,6 +368,7 @@ kernel = "$XM2P/bin/guest-kernel"
 ramdisk = "$PWD/gi.gz"
 extra = "console=hvc0 rdinit=/init loglevel=4 xen_m2p_override=$GUEST_OVERRIDE"
 disk = [ 'phy:$gloop,xvda,w', 'format=raw,vdev=xvdb,access=rw,backendtype=qdisk,target=$PWD/gqdisk.img' ]
+$vif
 on_poweroff = "destroy"
 on_crash = "destroy"
 CFG
@@ -320,6 +386,11 @@ CFG
 	echo "G domu dom0-counters-over-guest-life $gs0 $gs1" | rec
 	echo "G domu dom0-lookups-hits-over-guest-life $gl0 $gl1" | rec
 	losetup -d $gloop
+	if [ -n "$gnet" ]; then
+		kill $NETPEER 2>/dev/null; wait $NETPEER 2>/dev/null
+		grep -v '^$' netpeer.log
+		grep -q 'no eth0' guest.lines && fail "the guest had no eth0"
+	fi
 	grep -q '^done' guest.lines || { tail -n 40 $glog; fail "the guest did not finish its measurements"; }
 fi
 

@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import m2p_roundtrip  # noqa: E402
 
 REGIONS = ("xen", "kernel", "user")
-PATH_ORDER = ["raw", "qdisk", "mapblk", "mapblk-pg", "blkback", "domu-blkback", "domu-qdisk"]
+PATH_ORDER = ["raw", "qdisk", "mapblk", "mapblk-pg", "blkback", "domu-blkback", "domu-qdisk", "domu-net"]
 PATH_DESC = {
     "raw": "raw image in dom0 (ext4 file, O_DIRECT)",
     "qdisk": "dom0 local attach, QEMU qdisk (QMP, cache.direct, grant copy)",
@@ -38,11 +38,14 @@ PATH_DESC = {
     "blkback": "dom0 self-attach, blkback (phy: loop with direct I/O, persistent grants)",
     "domu-blkback": "PV domU, xvda on dom0's blkback (phy: loop, direct I/O)",
     "domu-qdisk": "PV domU, xvdb on a libxl qdisk (QEMU, raw file via dom0's page cache)",
+    "domu-net": "PV domU, eth0 on dom0's netback (vif on a bridge in dom0; TCP to and from a Python peer in dom0, tests/bench-netpeer.py)",
 }
 WL_DESC = {
     "randread4k": "4k random read, iodepth 16",
     "randwrite4k": "4k random write, iodepth 16, one fsync at the end",
     "seqread64k": "64k sequential read, iodepth 16",
+    "nettx": "network, guest -> dom0: one TCP stream, per packet the guest sent (netback TX: grant copy of the headers, grant map of the rest, from softirq)",
+    "netrx": "network, dom0 -> guest: one TCP stream, per packet the guest received (netback RX: grant copy)",
 }
 KERNEL_ORDER = ["patched", "off", "base"]
 KERNEL_DESC = {
@@ -109,8 +112,14 @@ def load(kernel, rundir):
         a, b = mk["start"], mk["stop"]
         r["d"] = dict(xen=b[1] - a[1], kernel=b[2] - a[2], user=b[3] - a[3], hcall=b[4] - a[4], sysc=b[5] - a[5])
         r["d"]["total"] = r["d"]["xen"] + r["d"]["kernel"] + r["d"]["user"]
-        # completed I/Os: io_bytes / bs (fio's total_ios counts issued ones)
-        r["n"] = r["bytes"] // bs_of(r["wl"]) if r["kind"] != "idle" else 0
+        # completed I/Os: io_bytes / bs (fio's total_ios counts issued ones);
+        # the network workloads' "I/Os" are packets (the guest's eth0 counter)
+        if r["kind"] == "idle":
+            r["n"] = 0
+        elif r["wl"].startswith("net"):
+            r["n"] = r["ios"]
+        else:
+            r["n"] = r["bytes"] // bs_of(r["wl"])
     info = {"kernel": kernel, "dir": rundir, "head": head, "missing": missing}
     for name in ("uname", "versions", "cmdline", "bench-walltime", "bench-info"):
         p = os.path.join(rundir, "results", name) if not name.startswith("bench-") else os.path.join(rundir, name)
@@ -146,6 +155,7 @@ def summarise(rows):
                 continue
             s["gross"].append(b["d"]["total"] / b["n"])
             s["ios"].append(b["n"])
+            s.setdefault("bpp", []).append(b["bytes"] / b["n"])
             s["secs"].append(b["secs"])
             s["bg"].append(100.0 * bg_rate * b["secs"] / b["d"]["total"] if b["d"]["total"] else 0)
             if b["hc"] is not None:
@@ -277,8 +287,9 @@ def main():
     elif cpus:
         w("- **On both physical CPUs** (`xm2p.bench_cpus=2`): dom0 runs on two vCPUs, the guest wherever Xen puts it; cross-CPU spinning while the 2-core host deschedules a vCPU thread is counted too, so these counts follow the host's load.")
     w("- **Split by virtual address** of the executed code: Xen (`0xffff800000000000`..`0xffff87ffffffffff`), kernel (any other address in the upper half), user (lower half). The split cannot tell dom0's kernel from the guest's (both are 64-bit PV kernels above Xen's range), nor dom0's user space from the guest's: in the `domu-*` rows, \"kernel\" is dom0's and the guest's kernel together, \"user\" dom0's QEMU (qdisk) plus the guest's fio.")
-    w("- **Per I/O** = (instructions of the big job - instructions of the same run's small job) / (I/Os of the big job - I/Os of the small job): the big job does N I/Os (%s of 4k, %s of 64k), the small one N/16, same path, workload and round; the difference removes what does not scale with the I/Os (fio's start and exit, the two marker processes, the final fsync of the write job). I/Os = fio's `io_bytes` / block size. *gross* = big job / its I/Os, fixed cost included." % (
-        (re.search(r" n4k (\d+)", first["head"]) or ["?", "?"])[1], (re.search(r" n64k (\d+)", first["head"]) or ["?", "?"])[1]))
+    w("- **Per I/O** = (instructions of the big job - instructions of the same run's small job) / (I/Os of the big job - I/Os of the small job): the big job does N I/Os (%s of 4k, %s of 64k), the small one N/16, same path, workload and round; the difference removes what does not scale with the I/Os (fio's start and exit, the two marker processes, the final fsync of the write job). I/Os = fio's `io_bytes` / block size. For the network (`domu-net`), an I/O is a packet: the guest's eth0 packets in the stream's direction (sent for `nettx`, received for `netrx`; the other direction's ACKs are counted in the instructions, not as packets), the big job a stream of %s MiB, the small one 1/16 of it. *gross* = big job / its I/Os, fixed cost included." % (
+        (re.search(r" n4k (\d+)", first["head"]) or ["?", "?"])[1], (re.search(r" n64k (\d+)", first["head"]) or ["?", "?"])[1],
+        (re.search(r" net_mib (\d+)", first["head"]) or ["?", "?"])[1]))
     w("- **Spread** = (max - min) / mean of the per-run values, in %. Runs are interleaved: round 1 of every path and workload, then round 2, then round 3.")
     w("- **Hypercalls / I/O (all)**: `syscall` instructions executed at kernel addresses (how a 64-bit PV kernel enters Xen), whole machine, per I/O (net). **Series' grant hypercalls / I/O**: the delta of `hypercalls` in `/sys/kernel/debug/xen/m2p_override/stats` of the measuring domain (dom0, or the guest), per I/O of the big job: the gntdev map/unmap multicalls the series issues; `-` on the base, which has no counters.")
     if not icount:
@@ -346,6 +357,10 @@ def main():
                     fmt(mean(n["user"])), fmt(mean(s["gross"])), fmt(mean(n["hcall"]), 2),
                     fmt(mean(s["hc"]), 2), fmt(mean(s["added"]), 2), mean(s["secs"]) or 0, mean(s["bg"]) or 0, len(n["total"])))
         w("")
+        if wl.startswith("net") and table:
+            w("Bytes per packet of the big jobs (TCP segmentation offload: a packet carries up to 64 KiB; the per-packet counts compare only where these are alike): %s." % "; ".join(
+                "%s %s" % (k, ", ".join(fmt(x) for x in table[(k, p)]["bpp"])) for (k, p) in sorted(table, key=lambda kp: kernels.index(kp[0]))))
+            w("")
         png = plot(a.out, wl, table, kernels)
         if png:
             pngs[wl] = png
@@ -372,7 +387,7 @@ def main():
         w("  Where the same round is the highest in every kernel, the spread is not the measurement's noise: with `-icount` the boots replay nearly the same sequence, and that round's job overlaps something the machine does anyway (a periodic job of dom0's or the guest's, writeback, a cache refill). Such rows compare between kernels run by run (below), not by their means.")
     if "patched" in kernels and "off" in kernels:
         w("- **PV domU with a remote backend: the series adds 0 instructions per request beyond the spread** (override on = `patched` vs off = `off`, dom0 and guest alike; per I/O, net, whole machine; run by run: round i of one boot against round i of the other; met if 0 lies within the range of the per-round differences):")
-        for p in ("domu-blkback", "domu-qdisk"):
+        for p in ("domu-blkback", "domu-qdisk", "domu-net"):
             for wl in wls:
                 on, off = data.get(("patched", p, wl)), data.get(("off", p, wl))
                 if not on or not off or not on["net"]["total"] or not off["net"]["total"]:
