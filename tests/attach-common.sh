@@ -69,8 +69,7 @@ else
 	node='{"node-name": "odirect0", "driver": "raw", "cache": {"direct": true}, "file": '$file'}'
 fi
 qmp blockdev-add "$node" >/dev/null || fail "QMP blockdev-add"
-qmp device_add '{"driver": "xen-disk", "id": "xvdc", "vdev": "xvdc", "drive": "odirect0"}' >/dev/null ||
-	fail "QMP device_add xen-disk"
+qmp_add_xen_disk xvdc odirect0 || fail "QMP device_add xen-disk"
 wait_attached xvdc qdisk || fail "QMP attach: no /dev/xvdc"
 flags=$(qemu_fd_flags "$img")
 has_odirect "$flags" || fail "QEMU holds $img without O_DIRECT (fdinfo flags $flags)"

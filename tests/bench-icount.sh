@@ -223,7 +223,7 @@ if has qdisk; then
 	mkimg qdisk.img
 	file='{"driver": "file", "filename": "'$PWD/qdisk.img'", "aio": "threads", "cache": {"direct": true}}'
 	qmp blockdev-add '{"node-name": "bench0", "driver": "raw", "cache": {"direct": true}, "file": '"$file"'}' >/dev/null || fail "blockdev-add"
-	qmp device_add '{"driver": "xen-disk", "id": "xvdb", "vdev": "xvdb", "drive": "bench0"}' >/dev/null || fail "device_add"
+	qmp_add_xen_disk xvdb bench0 || fail "device_add"
 	wait_attached xvdb qdisk || fail "qdisk attach"
 	has_odirect "$(qemu_fd_flags $PWD/qdisk.img)" || fail "QEMU does not hold qdisk.img with O_DIRECT"
 	targets="$targets qdisk=/dev/xvdb"

@@ -27,7 +27,7 @@ bench_target() { # $1 = label, $2 = file
 bench_target raw-odirect $img
 file='{"driver": "file", "filename": "'$img'", "aio": "threads", "cache": {"direct": true}}'
 qmp blockdev-add '{"node-name": "bench0", "driver": "raw", "cache": {"direct": true}, "file": '"$file"'}' >/dev/null || fail "blockdev-add"
-qmp device_add '{"driver": "xen-disk", "id": "xvdb", "vdev": "xvdb", "drive": "bench0"}' >/dev/null || fail "device_add"
+qmp_add_xen_disk xvdb bench0 || fail "device_add"
 wait_attached xvdb qdisk || fail "qdisk attach"
 a0=$(m2p_stat added); q0=$(m2p_stat hypercalls)
 bench_target qdisk /dev/xvdb

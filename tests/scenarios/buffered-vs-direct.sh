@@ -14,8 +14,7 @@ truncate -s 256M $img
 file='{"driver": "file", "filename": "'$img'", "aio": "threads", "cache": {"direct": true}}'
 qmp blockdev-add '{"node-name": "race0", "driver": "raw", "cache": {"direct": true}, "file": '"$file"'}' >/dev/null ||
 	fail "QMP blockdev-add"
-qmp device_add '{"driver": "xen-disk", "id": "xvde", "vdev": "xvde", "drive": "race0"}' >/dev/null ||
-	fail "QMP device_add"
+qmp_add_xen_disk xvde race0 || fail "QMP device_add"
 wait_attached xvde qdisk || fail "no /dev/xvde"
 has_odirect "$(qemu_fd_flags $img)" || fail "QEMU does not hold the image with O_DIRECT"
 
