@@ -69,11 +69,14 @@ stack_apt() {
 		-o Dir::State::status=/dev/null -o APT::Architecture=amd64 "$@"
 }
 
-# apt-get download into the cache, once. $1 = package[=version]. bookworm
-# (the host's release) with the machine's apt into $CACHE/debs; another
-# stack through stack_apt into $CACHE/debs-<stack>.
+# apt-get download into the cache, once. $1 = package[=version], $2 = the
+# release to take it from (default: the stack's). bookworm (the host's
+# release) with the machine's apt into $CACHE/debs; another release through
+# stack_apt into $CACHE/debs-<release>. The kernel's source and config
+# packages are Debian 12's whatever the stack ($LINUX_SOURCE_VERSION).
 fetch_deb() {
 	local pkg=$1 name=${1%%=*} ver deb dir=$CACHE/debs get=(apt-get download)
+	local XM2P_STACK=${2:-$XM2P_STACK}
 	if [ "$XM2P_STACK" != bookworm ]; then
 		dir=$CACHE/debs-$XM2P_STACK get=(stack_apt download)
 	fi

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/common.sh"
 "$TOP/scripts/tree.sh" >/dev/null
 out=$BUILD/kernel-distro
-deb=$(fetch_deb "linux-config-6.12=$LINUX_SOURCE_VERSION")
+deb=$(fetch_deb "linux-config-6.12=$LINUX_SOURCE_VERSION" bookworm)
 mkdir -p "$out" "$BUILD/logs"
 cfg=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards '*/config.amd64_none_amd64.xz' | xz -d | sha1sum | cut -c1-12)
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache} CCACHE_BASEDIR=$BUILD CCACHE_COMPILERCHECK=content

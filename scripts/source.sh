@@ -8,7 +8,7 @@ if [ -s "$tarball" ]; then
 	say "linux-source-6.12 $LINUX_SOURCE_VERSION: $(basename "$tarball") present"
 	exit 0
 fi
-deb=$(fetch_deb "linux-source-6.12=$LINUX_SOURCE_VERSION")
+deb=$(fetch_deb "linux-source-6.12=$LINUX_SOURCE_VERSION" bookworm)
 say "extracting the kernel tarball from $(basename "$deb")"
 mkdir -p "$BUILD"
 dpkg-deb --fsys-tarfile "$deb" |
