@@ -212,6 +212,21 @@ collect_kernel_state() {
 	true
 }
 
+# A qcow2 disk that pygrub boots: this project's guest kernel and an
+# initramfs whose init prints marker $2, behind the grub.cfg of
+# make_boot_disk. $1 = the qcow2 to write.
+pygrub_guest_disk() {
+	mkdir -p ird && cp $XM2P/bin/guest-init ird/init && echo "$2" > ird/marker || return 1
+	(cd ird && printf 'init\nmarker\n' | cpio --quiet -o -H newc) | gzip -1 > guest-initrd || return 1
+	make_boot_disk disk.raw 64M || return 1
+	_loop=$(losetup -f --show -P disk.raw) && mount "${_loop}p1" mnt || return 1
+	cp $XM2P/bin/guest-kernel mnt/boot/vmlinuz-xm2p
+	cp guest-initrd mnt/boot/initrd.img-xm2p
+	sed -i 's#ro console=hvc0 xm2p-marker#console=hvc0 rdinit=/init#' mnt/boot/grub/grub.cfg
+	umount mnt && losetup -d "$_loop"
+	qemu-img convert -O qcow2 disk.raw "$1" && rm -f disk.raw
+}
+
 # A partitioned disk image ($1, size $2) holding /boot/grub/grub.cfg, a
 # "kernel" and an "initrd" (random payloads; kernel.want and initrd.want in
 # the current directory), as pygrub finds them in a guest disk.

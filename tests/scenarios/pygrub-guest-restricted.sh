@@ -41,15 +41,7 @@ uid=$(id -u $user)
 echo "Xen $XEN_VER: bootloader_restrict through $how, user $user (uid $uid)"
 
 marker="m2p-$(cat /proc/sys/kernel/random/uuid)"
-mkdir -p ird && cp $XM2P/bin/guest-init ird/init && echo "$marker" > ird/marker
-(cd ird && printf 'init\nmarker\n' | cpio --quiet -o -H newc) | gzip -1 > guest-initrd || fail "initramfs"
-make_boot_disk disk.raw 64M
-loop=$(losetup -f --show -P disk.raw) && mount "${loop}p1" mnt || fail "mount boot disk"
-cp $XM2P/bin/guest-kernel mnt/boot/vmlinuz-xm2p
-cp guest-initrd mnt/boot/initrd.img-xm2p
-sed -i 's#ro console=hvc0 xm2p-marker#console=hvc0 rdinit=/init#' mnt/boot/grub/grub.cfg
-umount mnt && losetup -d "$loop"
-qemu-img convert -O qcow2 disk.raw guest.qcow2 && rm -f disk.raw || fail "qemu-img convert"
+pygrub_guest_disk guest.qcow2 "$marker" || fail "guest boot disk"
 
 cat > bootloader <<EOF
 #!/bin/sh
