@@ -437,6 +437,37 @@ def main():
                 build_of(vm["patched"]), build_of(vm["base"])))
         else:
             w("- `mfn_to_pfn()` round trip: not counted (%s)" % res)
+        paths = {}
+        for k in ("patched", "base"):
+            for sc in m2p_roundtrip.SCENARIOS:
+                if k not in vm or (k == "base" and sc not in ("roundtrip", "foreign-off")):
+                    continue
+                try:
+                    paths[(k, sc)] = m2p_roundtrip.count(vm[k], sc)
+                except Exception as e:  # noqa: BLE001 - reported, not fatal
+                    paths[(k, sc)] = str(e)
+        if paths:
+            w("")
+            w("`mfn_to_pfn()`'s paths, instructions of `xen_pte_val()` for a present, non-special PTE (`m2p_roundtrip.py --paths`, same interpreter; the debug kernel's lockdep and RCU-debug calls are not entered: their call instructions count, the calls are listed):")
+            w("")
+            w("| path | the frame and the override | patched | base 6.12 | not entered (patched) |")
+            w("|---|---|---:|---:|---|")
+            what = {
+                "roundtrip": "dom0's own frame (m2p and p2m agree)",
+                "foreign-off": "another domain's frame, override off (`xen_m2p_override=off`; the base has none)",
+                "foreign-empty": "another domain's frame, override on, no entry in the table",
+                "foreign-miss": "another domain's frame, entries live, its bucket empty (patch 13)",
+                "foreign-chain": "another domain's frame, its bucket holds another mfn's entry: RCU walk, miss",
+                "foreign-hit": "a frame with an entry: the walk finds it, the PTE gets the entry's pfn",
+            }
+            for sc in m2p_roundtrip.SCENARIOS:
+                cell = []
+                for k in ("patched", "base"):
+                    r = paths.get((k, sc))
+                    cell.append("-" if r is None else str(r[0]) if isinstance(r, tuple) else "not counted: %s" % r)
+                r = paths.get(("patched", sc))
+                sk = ", ".join("`%s` x%d" % kv for kv in sorted(r[2].items())) if isinstance(r, tuple) and r[2] else ""
+                w("| %s | %s | %s | %s | %s |" % (sc, what[sc], cell[0], cell[1], sk))
     w("")
     # load dependence
     num_, den_, hi, rows_ = 0.0, 0.0, 0, 0
