@@ -394,7 +394,7 @@ def main():
     if noisy:
         w("  Where the same round is the highest in every kernel, the spread is not the measurement's noise: with `-icount` the boots replay nearly the same sequence, and that round's job overlaps something the machine does anyway (a periodic job of dom0's or the guest's, writeback, a cache refill). Such rows compare between kernels run by run (below), not by their means.")
     if "patched" in kernels and "off" in kernels:
-        w("- **PV domU with a remote backend: the series adds 0 instructions per request beyond the spread** (override on = `patched` vs off = `off`, dom0 and guest alike; per I/O, net, whole machine; run by run: round i of one boot against round i of the other; met if 0 lies within the range of the per-round differences; also shown: whether the mean difference lies within the larger spread of the two rows, the issue's wording):")
+        w("- **PV domU with a remote backend: the series adds 0 instructions per request beyond the spread** (override on = `patched` vs off = `off`, dom0 and guest alike; per I/O, net, whole machine; run by run: round i of one boot against round i of the other; missed if every round costs more with the override on, met otherwise; also shown: whether the mean difference lies within the larger spread of the two rows, the issue's wording):")
         for p in ("domu-blkback", "domu-qdisk", "domu-net"):
             for wl in wls:
                 on, off = data.get(("patched", p, wl)), data.get(("off", p, wl))
@@ -404,7 +404,9 @@ def main():
                 d = [on["net"]["total"][i] - off["net"]["total"][i] for i in range(n)]
                 dk = [on["net"]["kernel"][i] - off["net"]["kernel"][i] for i in range(n)]
                 mf = mean(off["net"]["total"])
-                verdict = "met" if min(d) <= 0 <= max(d) else "missed"
+                # "adds": missed only if every round costs more with the
+                # override on; a boot that is cheaper in every round adds nothing
+                verdict = "met" if min(d) <= 0 else "missed"
                 sp = max(spread(on["net"]["total"]), spread(off["net"]["total"]))
                 w("  - %s / %s: differences %s per I/O (mean %+.1f%% of off's %s, the rows' spread %.1f%%: %s; kernel part %s): **%s**" % (
                     p, wl, ", ".join("%+d" % x for x in d), 100.0 * mean(d) / mf, fmt(mf), sp,
