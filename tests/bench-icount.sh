@@ -92,7 +92,7 @@ lockdep_state() {
 [ -w /sys/module/lockdep/parameters/prove_locking ] && echo 0 > /sys/module/lockdep/parameters/prove_locking
 TSV=/results/bench-icount.tsv
 echo "# variant ${XM2P_VARIANT:-?} runs $RUNS paths $PATHS wls $WLS $NET_WLS n4k $N4K n64k $N64K net_mib $NET_MIB idle $IDLE cpus $CPUS guest_override $GUEST_OVERRIDE" | tee $TSV
-echo "# M label path wl run kind fio_rc ios io_bytes t0 t1 hc0 mb0 add0 hc1 mb1 add1" >> $TSV
+echo "# M label path wl run kind fio_rc ios io_bytes t0 t1 hc0 mb0 add0 lk0 hit0 hc1 mb1 add1 lk1 hit1" >> $TSV
 echo "# lockdep at the start: $(lockdep_state)" | tee -a $TSV
 
 # What dom0 and the guest both run: written once, sourced by both.
@@ -115,14 +115,16 @@ wl_args() {
 	case $1 in *64k) kb=64 ;; *) kb=4 ;; esac
 	echo "$o --io_size=$((n * kb))k"
 }
-# the series' counters (hypercalls map_batches added), "- - -" without them
+# the series' counters (hypercalls map_batches added lookups hits),
+# "- - - - -" without them
 stats() {
 	f=/sys/kernel/debug/xen/m2p_override/stats
 	if [ -r $f ]; then
 		awk '$1 == "hypercalls:" { h = $2 } $1 == "map_batches:" { m = $2 } $1 == "added:" { a = $2 }
-			END { print h + 0, m + 0, a + 0 }' $f
+			$1 == "lookups:" { l = $2 } $1 == "hits:" { x = $2 }
+			END { print h + 0, m + 0, a + 0, l + 0, x + 0 }' $f
 	else
-		echo "- - -"
+		echo "- - - - -"
 	fi
 }
 # the override's lookups and hits (translations that asked it), "- -" without

@@ -79,14 +79,17 @@ def parse_tsv(path):
                 head = line[2:].strip()
             if line.startswith("# lockdep"):
                 head += "; " + line[2:].strip()
-            if not p or p[0] != "M" or len(p) != 17:
+            # the series' counters before and after: 3 each (hypercalls,
+            # map_batches, added), or 5 (and lookups, hits) since the eighth session
+            if not p or p[0] != "M" or len(p) not in (17, 21):
                 continue
+            c = (len(p) - 11) // 2
+            s0, s1 = p[11:11 + c], p[11 + c:]
+            d = [None if s0[i] == "-" else num(s1[i]) - num(s0[i]) for i in range(c)] + [None] * (5 - c)
             rows.append(dict(label=int(p[1]), path=p[2], wl=p[3], run=int(p[4]), kind=p[5],
                              rc=int(p[6]), ios=int(p[7]), bytes=int(p[8]),
                              secs=float(p[10]) - float(p[9]),
-                             hc=None if p[11] == "-" else num(p[14]) - num(p[11]),
-                             mb=None if p[12] == "-" else num(p[15]) - num(p[12]),
-                             added=None if p[13] == "-" else num(p[16]) - num(p[13])))
+                             hc=d[0], mb=d[1], added=d[2], lk=d[3], hit=d[4]))
     return rows, head
 
 
@@ -148,7 +151,7 @@ def summarise(rows):
         big = {r["run"]: r for r in rows if (r["path"], r["wl"]) == k and r["kind"] == "big"}
         small = {r["run"]: r for r in rows if (r["path"], r["wl"]) == k and r["kind"] == "small"}
         s = {"runs": sorted(big), "gross": [], "net": {g: [] for g in REGIONS + ("total", "hcall")},
-             "hc": [], "mb": [], "added": [], "bg": [], "secs": [], "ios": []}
+             "hc": [], "mb": [], "added": [], "lk": [], "hit": [], "bg": [], "secs": [], "ios": []}
         for run in sorted(big):
             b = big[run]
             if b["n"] <= 0:
@@ -162,6 +165,9 @@ def summarise(rows):
                 s["hc"].append(b["hc"] / b["n"])
                 s["mb"].append(b["mb"] / b["n"])
                 s["added"].append(b["added"] / b["n"])
+            if b["lk"] is not None:
+                s["lk"].append(b["lk"] / b["n"])
+                s["hit"].append(b["hit"] / b["n"])
             sm = small.get(run)
             if sm and b["n"] > sm["n"]:
                 for g in REGIONS + ("total", "hcall"):
@@ -291,7 +297,7 @@ def main():
         (re.search(r" n4k (\d+)", first["head"]) or ["?", "?"])[1], (re.search(r" n64k (\d+)", first["head"]) or ["?", "?"])[1],
         (re.search(r" net_mib (\d+)", first["head"]) or ["?", "?"])[1]))
     w("- **Spread** = (max - min) / mean of the per-run values, in %. Runs are interleaved: round 1 of every path and workload, then round 2, then round 3.")
-    w("- **Hypercalls / I/O (all)**: `syscall` instructions executed at kernel addresses (how a 64-bit PV kernel enters Xen), whole machine, per I/O (net). **Series' grant hypercalls / I/O**: the delta of `hypercalls` in `/sys/kernel/debug/xen/m2p_override/stats` of the measuring domain (dom0, or the guest), per I/O of the big job: the gntdev map/unmap multicalls the series issues; `-` on the base, which has no counters.")
+    w("- **Hypercalls / I/O (all)**: `syscall` instructions executed at kernel addresses (how a 64-bit PV kernel enters Xen), whole machine, per I/O (net). **Series' grant hypercalls / I/O**: the delta of `hypercalls` in `/sys/kernel/debug/xen/m2p_override/stats` of the measuring domain (dom0, or the guest), per I/O of the big job: the gntdev map/unmap multicalls the series issues; `-` on the base, which has no counters. **Override lookups (hits) / I/O**: the same file's `lookups` and `hits`, per I/O of the big job: translations that asked the override (a lookup is counted when entries are live, before the bucket is read) and those it answered; `-` where the boot's TSV predates these columns.")
     if not icount:
         w("- **Not the host's speed, but its load still shows**: QEMU runs without `-icount`, so the guests' clocks follow the host's real time. The instructions of the I/O path itself do not depend on the host, but whatever the machine does per unit of time (dom0's and the guest's 250 Hz ticks on a busy CPU, Xen's timers, RCU, xen-mapblk's 1 s poll) is counted too, and a loaded host stretches the TCG time of every I/O. *TCG s* = the big job's duration; *bg%* = the busy rate below x that duration, as a share of the job. The section *Load* below measures how much the counts move with the duration.")
     w("- **Debug kernels**: dom0 and the guest run the project's debug kernel (lockdep with PROVE_LOCKING and PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_LIST, DEBUG_OBJECTS_RCU_HEAD, DEBUG_VM), all three variants alike: kernel counts are inflated several times over a production kernel. To keep the comparison like for like, `tests/bench-icount.sh` `scripts/bench.sh` boots dom0 with `lockdep.prove_locking=0` (lockdep's dependency validation off from the first instruction) and `tests/bench-icount.sh` does the same in the guest before it maps anything: the unpatched base reports the gntdev lock inversion that patch 1 fixes at its first gntdev map and then turns lockdep off for the rest of the boot (`debug_locks` 0), which made the base's kernel count per raw 4k read about 4 times smaller than the patched kernel's in a first run; on Debian 13 dom0's QEMU maps with gntdev at boot, before any test could switch validation off, which made the base about 2.3 times cheaper in the eighth session's first run. With validation off no kernel reports, all keep lockdep's held-lock bookkeeping; the lockdep state at the start and end of each boot is in the list below.")
@@ -350,8 +356,8 @@ def main():
     for wl in wls:
         w("### %s" % WL_DESC[wl])
         w("")
-        w("| path | kernel | per I/O (net) | spread | Xen | kernel | user | gross | hypercalls / I/O (all) | series' grant hypercalls / I/O | m2p entries added / I/O | %s s | bg%% | runs |" % ("virtual" if icount else "TCG"))
-        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        w("| path | kernel | per I/O (net) | spread | Xen | kernel | user | gross | hypercalls / I/O (all) | series' grant hypercalls / I/O | m2p entries added / I/O | override lookups (hits) / I/O | %s s | bg%% | runs |" % ("virtual" if icount else "TCG"))
+        w("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         table = {}
         for p in PATH_ORDER:
             for k in kernels:
@@ -360,10 +366,11 @@ def main():
                     continue
                 table[(k, p)] = s
                 n = s["net"]
-                w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %.0f | %d |" % (
+                lk = "%s (%s)" % (fmt(mean(s["lk"]), 2), fmt(mean(s["hit"]), 2)) if s["lk"] else "-"
+                w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %.0f | %d |" % (
                     p, k, fmt(mean(n["total"])), "%.1f%%" % spread(n["total"]) if len(n["total"]) > 1 else "-", fmt(mean(n["xen"])), fmt(mean(n["kernel"])),
                     fmt(mean(n["user"])), fmt(mean(s["gross"])), fmt(mean(n["hcall"]), 2),
-                    fmt(mean(s["hc"]), 2), fmt(mean(s["added"]), 2), mean(s["secs"]) or 0, mean(s["bg"]) or 0, len(n["total"])))
+                    fmt(mean(s["hc"]), 2), fmt(mean(s["added"]), 2), lk, mean(s["secs"]) or 0, mean(s["bg"]) or 0, len(n["total"])))
         w("")
         if wl.startswith("net") and table:
             w("Bytes per packet of the big jobs (TCP segmentation offload: a packet carries up to 64 KiB; the per-packet counts compare only where these are alike): %s." % "; ".join(
