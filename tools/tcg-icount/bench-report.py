@@ -544,7 +544,7 @@ def main():
     w("")
     w("    scripts/boot.sh --name bench[-off|-base] --tests bench-icount --timeout 5400 \\")
     w("        --plugin build/tcg/libicount.so --icount 0 --smp 1 --guest-kernel build/bench-kernels/guest-bzImage \\")
-    w("        --kernel BZIMAGE --variant patched|off|base [--append xen_m2p_override=off]")
+    w("        --kernel BZIMAGE --variant patched|off|base --append 'lockdep.prove_locking=0 [xen_m2p_override=off]'")
     w("    python3 tools/tcg-icount/bench-report.py --out bench --vmlinux patched=build/kernel/vmlinux \\")
     w("        --vmlinux base=build/base/kernel/vmlinux patched=build/runs/bench off=build/runs/bench-off base=build/runs/bench-base")
     w("")
