@@ -127,15 +127,6 @@ stats() {
 		echo "- - - - -"
 	fi
 }
-# the override's lookups and hits (translations that asked it), "- -" without
-lookups() {
-	f=/sys/kernel/debug/xen/m2p_override/stats
-	if [ -r $f ]; then
-		awk '$1 == "lookups:" { l = $2 } $1 == "hits:" { h = $2 } END { print l + 0, h + 0 }' $f
-	else
-		echo "- -"
-	fi
-}
 # I/Os completed and bytes, from fio's JSON (read + write + trim)
 fio_ios() {
 	awk -F '[:,]' '/"io_bytes"/ { b += $2 } /"total_ios"/ { t += $2 } END { print t + 0, b + 0 }' "$1"
@@ -377,18 +368,18 @@ on_poweroff = "destroy"
 on_crash = "destroy"
 CFG
 	[ "$CPUS" = 1 ] && echo 'cpus = "0"' >> g.cfg
-	gs0=$(stats); gl0=$(lookups)
+	gs0=$(stats)
 	log "guest: booting (override $GUEST_OVERRIDE)"
 	xl_create g.cfg bench-guest || { cat create.log; fail "xl create"; }
 	wait_domain_gone bench-guest 2400 || fail "the guest did not finish"
-	gs1=$(stats); gl1=$(lookups)
+	gs1=$(stats)
 	sleep 1
 	glog=/var/log/xen/console/guest-bench-guest.log
 	sed -n 's/.*XM2P-BENCH //p' $glog > guest.lines
 	grep -v '^M ' guest.lines
 	grep '^M ' guest.lines | rec
+	# hypercalls map_batches added lookups hits, before and after
 	echo "G domu dom0-counters-over-guest-life $gs0 $gs1" | rec
-	echo "G domu dom0-lookups-hits-over-guest-life $gl0 $gl1" | rec
 	losetup -d $gloop
 	if [ -n "$gnet" ]; then
 		kill $NETPEER 2>/dev/null; wait $NETPEER 2>/dev/null

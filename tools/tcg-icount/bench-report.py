@@ -300,7 +300,7 @@ def main():
     w("- **Hypercalls / I/O (all)**: `syscall` instructions executed at kernel addresses (how a 64-bit PV kernel enters Xen), whole machine, per I/O (net). **Series' grant hypercalls / I/O**: the delta of `hypercalls` in `/sys/kernel/debug/xen/m2p_override/stats` of the measuring domain (dom0, or the guest), per I/O of the big job: the gntdev map/unmap multicalls the series issues; `-` on the base, which has no counters. **Override lookups (hits) / I/O**: the same file's `lookups` and `hits`, per I/O of the big job: translations that asked the override (a lookup is counted when entries are live, before the bucket is read) and those it answered; `-` where the boot's TSV predates these columns.")
     if not icount:
         w("- **Not the host's speed, but its load still shows**: QEMU runs without `-icount`, so the guests' clocks follow the host's real time. The instructions of the I/O path itself do not depend on the host, but whatever the machine does per unit of time (dom0's and the guest's 250 Hz ticks on a busy CPU, Xen's timers, RCU, xen-mapblk's 1 s poll) is counted too, and a loaded host stretches the TCG time of every I/O. *TCG s* = the big job's duration; *bg%* = the busy rate below x that duration, as a share of the job. The section *Load* below measures how much the counts move with the duration.")
-    w("- **Debug kernels**: dom0 and the guest run the project's debug kernel (lockdep with PROVE_LOCKING and PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_LIST, DEBUG_OBJECTS_RCU_HEAD, DEBUG_VM), all three variants alike: kernel counts are inflated several times over a production kernel. To keep the comparison like for like, `tests/bench-icount.sh` `scripts/bench.sh` boots dom0 with `lockdep.prove_locking=0` (lockdep's dependency validation off from the first instruction) and `tests/bench-icount.sh` does the same in the guest before it maps anything: the unpatched base reports the gntdev lock inversion that patch 1 fixes at its first gntdev map and then turns lockdep off for the rest of the boot (`debug_locks` 0), which made the base's kernel count per raw 4k read about 4 times smaller than the patched kernel's in a first run; on Debian 13 dom0's QEMU maps with gntdev at boot, before any test could switch validation off, which made the base about 2.3 times cheaper in the eighth session's first run. With validation off no kernel reports, all keep lockdep's held-lock bookkeeping; the lockdep state at the start and end of each boot is in the list below.")
+    w("- **Debug kernels**: dom0 and the guest run the project's debug kernel (lockdep with PROVE_LOCKING and PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_LIST, DEBUG_OBJECTS_RCU_HEAD, DEBUG_VM), all three variants alike: kernel counts are inflated several times over a production kernel. To keep the comparison like for like, `scripts/bench.sh` boots dom0 with `lockdep.prove_locking=0` (lockdep's dependency validation off from the first instruction) and `tests/bench-icount.sh` does the same in the guest before it maps anything: the unpatched base reports the gntdev lock inversion that patch 1 fixes at its first gntdev map and then turns lockdep off for the rest of the boot (`debug_locks` 0), which made the base's kernel count per raw 4k read about 4 times smaller than the patched kernel's in a first run; on Debian 13 dom0's QEMU maps with gntdev at boot, before any test could switch validation off, which made the base about 2.3 times cheaper in the eighth session's first run. With validation off no kernel reports, all keep lockdep's held-lock bookkeeping; the lockdep state at the start and end of each boot is in the list below.")
     w("- **The guest** runs the patched kernel (`bin/guest-kernel`) in all three boots, with `xen_m2p_override=on` in the patched boot and `off` in the `off` and `base` boots (the unpatched base has no guest kernel of its own in the rig). One PV guest (1 vCPU, 512 MiB) carries both remote disks: xvda on blkback, xvdb on qdisk.")
     w("- Workloads (fio %s, O_DIRECT, libaio, `--thread`, `--randrepeat=1`, region 192 MiB of a 256 MiB image per path): %s." % (
         ver.get("fio", ""), "; ".join("`%s` %s" % (k, v) for k, v in WL_DESC.items())))
@@ -436,16 +436,20 @@ def main():
             w("  - %s / %s: mapblk-pg %s, qdisk %s (%+.1f%%)%s: **%s**" % (
                 wl, k, fmt(m), fmt(qm), 100.0 * (m - qm) / qm,
                 "; mapblk per request %s" % fmt(mean(np_["net"]["total"])) if np_ and np_["net"]["total"] else "",
-                ("met" if m < qm else "missed") if wl.endswith("4k") and not wl.endswith("64k") else "64k: for the record, not a target"))
+                ("met" if m < qm else "missed") if "64k" not in wl else "64k: for the record, not a target"))
     vm = dict(v.split("=", 1) for v in a.vmlinux)
     if vm:
-        res = {}
-        for k in ("base", "patched"):
-            if k in vm:
+        # every path of both kernels, counted once; the base has no override
+        paths = {}
+        for k in ("patched", "base"):
+            for sc in m2p_roundtrip.SCENARIOS:
+                if k not in vm or (k == "base" and sc not in ("roundtrip", "foreign-off")):
+                    continue
                 try:
-                    res[k] = m2p_roundtrip.count(vm[k])
+                    paths[(k, sc)] = m2p_roundtrip.count(vm[k], sc)
                 except Exception as e:  # noqa: BLE001 - reported, not fatal
-                    res[k] = str(e)
+                    paths[(k, sc)] = str(e)
+        res = {k: paths[(k, "roundtrip")] for k in ("base", "patched") if (k, "roundtrip") in paths}
         def build_of(path):
             m = re.search(rb"Linux version \S+ .*?(#\d+)", open(path, "rb").read())
             return m.group(1).decode() if m else "?"
@@ -456,15 +460,6 @@ def main():
                 build_of(vm["patched"]), build_of(vm["base"])))
         else:
             w("- `mfn_to_pfn()` round trip: not counted (%s)" % res)
-        paths = {}
-        for k in ("patched", "base"):
-            for sc in m2p_roundtrip.SCENARIOS:
-                if k not in vm or (k == "base" and sc not in ("roundtrip", "foreign-off")):
-                    continue
-                try:
-                    paths[(k, sc)] = m2p_roundtrip.count(vm[k], sc)
-                except Exception as e:  # noqa: BLE001 - reported, not fatal
-                    paths[(k, sc)] = str(e)
         if paths:
             w("")
             w("`mfn_to_pfn()`'s paths, instructions of `xen_pte_val()` for a present, non-special PTE (`m2p_roundtrip.py --paths`, same interpreter; the debug kernel's lockdep and RCU-debug calls are not entered: their call instructions count, the calls are listed):")
